@@ -1,0 +1,229 @@
+"""OAuth 2.0 token endpoint calls and the in-process access token holder.
+
+LinkedIn's Marketing APIs use the 3-legged authorization-code flow. The token endpoint takes the
+client credentials in the form body (`POST /oauth/v2/accessToken`), and refreshing returns a new
+access token with the same refresh token, whose lifetime keeps counting down from the original
+consent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import typing as t
+
+import requests
+
+from target_linkedin_audiences.errors import (
+    AuthenticationError,
+    RefreshTokenError,
+    TransportError,
+    scrub_text,
+)
+
+logger = logging.getLogger(__name__)
+
+LOGIN_HINT = "run `linkedin-audiences auth login` to sign in again"
+# OAuth error codes that mean the refresh token is dead: LinkedIn's docs name `invalid_request`
+# for an invalid, expired or revoked refresh token, and production connectors see `invalid_grant`.
+TERMINAL_REFRESH_ERRORS = frozenset({"invalid_grant", "invalid_request"})
+
+
+@dataclasses.dataclass
+class TokenSet:
+    """Access and refresh tokens with their expiry times in epoch seconds."""
+
+    access_token: str
+    refresh_token: str | None = None
+    access_token_expires_at: float | None = None
+    refresh_token_expires_at: float | None = None
+    scope: str | None = None
+
+    def __repr__(self) -> str:
+        # Dataclass reprs end up in tracebacks and debug logs, so the token strings stay out.
+        return (
+            "TokenSet(access_token=[redacted], refresh_token="
+            f"{'[redacted]' if self.refresh_token else None}, "
+            f"access_token_expires_at={self.access_token_expires_at}, "
+            f"refresh_token_expires_at={self.refresh_token_expires_at}, scope={self.scope!r})"
+        )
+
+    @classmethod
+    def from_token_response(cls, body: t.Mapping[str, t.Any], now: float | None = None) -> TokenSet:
+        """Build a token set from the JSON that `POST /oauth/v2/accessToken` returns."""
+        issued_at = time.time() if now is None else now
+        expires_in = body.get("expires_in")
+        refresh_expires_in = body.get("refresh_token_expires_in")
+        return cls(
+            access_token=body["access_token"],
+            refresh_token=body.get("refresh_token"),
+            access_token_expires_at=issued_at + expires_in if expires_in else None,
+            refresh_token_expires_at=issued_at + refresh_expires_in if refresh_expires_in else None,
+            scope=body.get("scope"),
+        )
+
+
+class OAuthClient:
+    """Calls LinkedIn's OAuth token endpoints with the app's client credentials."""
+
+    def __init__(
+        self,
+        oauth_base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        session: requests.Session | None = None,
+        timeout_seconds: float = 30.0,
+    ) -> None:
+        self.oauth_base_url = oauth_base_url.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._session = session or requests.Session()
+        self._timeout = timeout_seconds
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        """Exchange an authorization code for tokens."""
+        body = self._post_form(
+            "/oauth/v2/accessToken",
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+            },
+        )
+        return TokenSet.from_token_response(body)
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        """Mint a new access token with the refresh token.
+
+        Raises:
+            RefreshTokenError: LinkedIn rejected the refresh token as invalid, expired or revoked.
+        """
+        body = self._post_form(
+            "/oauth/v2/accessToken",
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+            },
+        )
+        tokens = TokenSet.from_token_response(body)
+        if tokens.refresh_token is None:
+            # LinkedIn may omit the unchanged refresh token; the caller keeps the one it has.
+            tokens.refresh_token = refresh_token
+        return tokens
+
+    def introspect(self, token: str) -> dict[str, t.Any]:
+        """Return LinkedIn's introspection record for an access or refresh token."""
+        return self._post_form(
+            "/oauth/v2/introspectToken",
+            {"client_id": self.client_id, "client_secret": self._client_secret, "token": token},
+        )
+
+    def _post_form(self, path: str, form: dict[str, str]) -> dict[str, t.Any]:
+        url = self.oauth_base_url + path
+        try:
+            response = self._session.post(url, data=form, timeout=self._timeout)
+        except requests.RequestException as exc:
+            msg = f"could not reach the LinkedIn OAuth server at {self.oauth_base_url}: {type(exc).__name__}"
+            raise TransportError(msg, method="POST", path=path) from None
+
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.ok and isinstance(body, dict):
+            return body
+
+        error = body.get("error") if isinstance(body, dict) else None
+        description = body.get("error_description", "") if isinstance(body, dict) else ""
+        message = f"LinkedIn OAuth {path} returned HTTP {response.status_code}"
+        if error:
+            message += f" {error}"
+        if description:
+            message += f": {scrub_text(str(description))}"
+
+        is_refresh = form.get("grant_type") == "refresh_token"
+        if is_refresh and response.status_code in (400, 401) and error in TERMINAL_REFRESH_ERRORS:
+            msg = f"the refresh token was rejected ({error}); {LOGIN_HINT}"
+            raise RefreshTokenError(msg, status=response.status_code, code=error, method="POST", path=path)
+        if response.status_code >= 500:
+            raise TransportError(message, status=response.status_code, method="POST", path=path)
+        raise AuthenticationError(message, status=response.status_code, code=error, method="POST", path=path)
+
+
+class TokenManager:
+    """Holds the current access token and refreshes it once for all threads.
+
+    `refresh(failed_token)` is single flight: when several threads see a 401 for the same token,
+    the first refreshes and the others reuse its result.
+    """
+
+    def __init__(
+        self,
+        tokens: TokenSet,
+        oauth: OAuthClient | None = None,
+        *,
+        on_refresh: t.Callable[[TokenSet], None] | None = None,
+    ) -> None:
+        self._tokens = tokens
+        self._oauth = oauth
+        self._on_refresh = on_refresh
+        self._lock = threading.Lock()
+        self.last_refreshed_at: float | None = None
+
+    @property
+    def access_token(self) -> str:
+        return self._tokens.access_token
+
+    @property
+    def tokens(self) -> TokenSet:
+        return self._tokens
+
+    @property
+    def can_refresh(self) -> bool:
+        return self._oauth is not None and bool(self._tokens.refresh_token)
+
+    def refresh(self, failed_token: str | None = None) -> str:
+        """Return a fresh access token, refreshing unless another thread already did.
+
+        Raises:
+            AuthenticationError: no refresh token or client credentials are configured.
+            RefreshTokenError: LinkedIn rejected the refresh token.
+        """
+        with self._lock:
+            if failed_token is not None and failed_token != self._tokens.access_token:
+                return self._tokens.access_token
+            if not self.can_refresh:
+                msg = (
+                    "the access token was rejected and no refresh token with client_id and "
+                    f"client_secret is configured; {LOGIN_HINT}"
+                )
+                raise AuthenticationError(msg)
+
+            assert self._oauth is not None  # guaranteed by can_refresh
+            new_tokens = self._oauth.refresh(self._tokens.refresh_token or "")
+            if new_tokens.refresh_token_expires_at is None:
+                new_tokens.refresh_token_expires_at = self._tokens.refresh_token_expires_at
+            # The new tokens are persisted before anything uses them, so a crash right after a
+            # refresh never leaves the store holding only a token LinkedIn may already rotate.
+            if self._on_refresh is not None:
+                self._on_refresh(new_tokens)
+            self._tokens = new_tokens
+            self.last_refreshed_at = time.monotonic()
+            logger.info(
+                "Refreshed the LinkedIn access token; it expires at %s",
+                _format_epoch(new_tokens.access_token_expires_at),
+            )
+            return new_tokens.access_token
+
+
+def _format_epoch(epoch_seconds: float | None) -> str:
+    if epoch_seconds is None:
+        return "an unknown time"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch_seconds))
