@@ -1,0 +1,123 @@
+"""Singer message reader that never echoes input content.
+
+singer-sdk's stock reader logs a line it cannot parse in full and puts whole messages into its
+errors, which would print plaintext emails. This reader names the line number and the problem only,
+and skips an unreadable line as a counted, reported skip instead of ending the run.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import sys
+import typing as t
+
+from singer_sdk.exceptions import InvalidInputLine
+from singer_sdk.singerlib.encoding import GenericSingerReader
+
+logger = logging.getLogger(__name__)
+
+# Each malformed line is logged up to this count; later ones are only counted in the summary.
+MAX_LOGGED_MALFORMED_LINES = 20
+MESSAGE_TYPES = frozenset({"SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH"})
+
+
+class SafeSingerReader(GenericSingerReader[t.Any]):
+    """Read Singer messages from binary stdin or a text file, one JSON object a line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line_number = 0
+        self.malformed_lines = 0
+        # Called with (line number, reason) for each skipped line, e.g. to write the reject file.
+        self.on_malformed_line: t.Callable[[int, str], None] | None = None
+
+    @property
+    def default_input(self) -> t.IO[bytes]:
+        return sys.stdin.buffer
+
+    def process_lines(
+        self,
+        file_input: t.IO[t.Any] | None,
+        callbacks: dict[str, t.Callable[[dict], None]],
+    ) -> t.Counter[str]:
+        stats: t.Counter[str] = collections.Counter()
+        source = file_input if file_input is not None else self.default_input
+        for raw_line in source:
+            self.line_number += 1
+            message = self._parse(raw_line)
+            if message is None:
+                continue
+
+            message_type = message["type"]
+            callback = callbacks.get(message_type)
+            if callback is None:
+                self._skip(f"unsupported message type {_safe_name(message_type)}")
+                continue
+            callback(message)
+            stats[message_type] += 1
+        return stats
+
+    def deserialize_json(self, line: t.Any) -> dict:
+        message = self._parse(line)
+        if message is None:
+            msg = f"line {self.line_number} is not a Singer message"
+            raise InvalidInputLine(msg)
+        return message
+
+    def assert_line_requires(self, line_dict: dict, requires: set[str]) -> None:  # type: ignore[override]
+        """Raise when a message lacks a required key, naming the line and keys, never values."""
+        missing = sorted(key for key in requires if key not in line_dict)
+        if missing:
+            message_type = _safe_name(line_dict.get("type"))
+            msg = f"line {self.line_number}: {message_type} message is missing {', '.join(missing)}"
+            raise InvalidInputLine(msg)
+
+    def _parse(self, raw_line: t.Any) -> dict | None:
+        if isinstance(raw_line, bytes):
+            try:
+                text = raw_line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self._skip(f"invalid UTF-8 at byte {exc.start + 1}")
+                return None
+        else:
+            text = raw_line
+        if not text.strip():
+            return None
+
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError as exc:
+            # The decoder's message names the problem and its position, never the content.
+            self._skip(f"not valid JSON ({exc.msg} at column {exc.colno})")
+            return None
+        except RecursionError:
+            self._skip("not valid JSON (nested too deeply)")
+            return None
+
+        if not isinstance(message, dict):
+            self._skip("not a JSON object")
+            return None
+        if message.get("type") not in MESSAGE_TYPES:
+            self._skip(f"unknown or missing message type {_safe_name(message.get('type'))}")
+            return None
+        return message
+
+    def _skip(self, reason: str) -> None:
+        self.malformed_lines += 1
+        if self.malformed_lines <= MAX_LOGGED_MALFORMED_LINES:
+            logger.warning("Skipped input line %d: %s", self.line_number, reason)
+        elif self.malformed_lines == MAX_LOGGED_MALFORMED_LINES + 1:
+            logger.warning("More malformed input lines follow; they are counted in the summary only")
+        if self.on_malformed_line is not None:
+            self.on_malformed_line(self.line_number, reason)
+
+
+def _safe_name(value: t.Any) -> str:
+    """Quote a message type for a log line when it is a short identifier, else describe it."""
+    if isinstance(value, str) and value.isidentifier() and len(value) <= 40:
+        return repr(value)
+    if value is None:
+        return "(none)"
+    return f"(a {type(value).__name__} value)"

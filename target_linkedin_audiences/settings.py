@@ -1,0 +1,134 @@
+"""The target's configuration schema and the resolved settings of one run."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from singer_sdk import typing as th
+
+from target_linkedin_audiences.client import (
+    DEFAULT_API_BASE_URL,
+    DEFAULT_API_VERSION,
+    DEFAULT_OAUTH_BASE_URL,
+    account_urn,
+)
+from target_linkedin_audiences.errors import ConfigError
+
+# LinkedIn accepts at most 5,000 elements in one `/users` or `/companies` BATCH_CREATE.
+MAX_BATCH_SIZE = 5000
+SANDBOX_SOURCE_PLATFORM = "SANDBOX"
+SEGMENT_TYPES = ("USER", "COMPANY")
+
+SEGMENT_SCHEMA = th.ObjectType(
+    th.Property("segment_name", th.StringType, description="Segment name shown in Campaign Manager."),
+    th.Property("type", th.StringType, allowed_values=list(SEGMENT_TYPES), description="USER (people) or COMPANY."),
+    th.Property(
+        "source_segment_id",
+        th.StringType,
+        description="Stable key that finds the segment again; default `<stream>@<account id>`.",
+    ),
+    th.Property("description", th.StringType, description="Segment description."),
+    th.Property(
+        "fields",
+        th.ObjectType(additional_properties=th.StringType),
+        description="LinkedIn member field to record property, e.g. {\"email\": \"Email\"}.",
+    ),
+    additional_properties=False,
+)
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "ad_account_id",
+        th.CustomType({"type": ["string", "integer"]}),
+        description="Sponsored ad account: 123, \"123\" or urn:li:sponsoredAccount:123.",
+    ),
+    th.Property("client_id", th.StringType, description="LinkedIn app client id."),
+    th.Property("client_secret", th.StringType, secret=True, description="LinkedIn app client secret."),
+    th.Property("access_token", th.StringType, secret=True, description="OAuth 2.0 access token."),
+    th.Property("refresh_token", th.StringType, secret=True, description="OAuth 2.0 refresh token."),
+    th.Property("token_store_path", th.StringType, description="File holding the current tokens."),
+    th.Property("api_base_url", th.StringType, default=DEFAULT_API_BASE_URL, description="API scheme and host."),
+    th.Property("oauth_base_url", th.StringType, default=DEFAULT_OAUTH_BASE_URL, description="OAuth scheme and host."),
+    th.Property("api_version", th.StringType, default=DEFAULT_API_VERSION, description="LinkedIn-Version header, YYYYMM."),
+    th.Property(
+        "source_platform",
+        th.StringType,
+        description="Partner source platform LinkedIn assigned to the app; SANDBOX in sandbox mode.",
+    ),
+    th.Property("sandbox", th.BooleanType, default=False, description="Run against an embedded local sandbox."),
+    th.Property(
+        "sandbox_db_path",
+        th.StringType,
+        default=".linkedin-sandbox/sandbox.db",
+        description="SQLite file of the embedded sandbox.",
+    ),
+    th.Property(
+        "segments",
+        th.ObjectType(additional_properties=SEGMENT_SCHEMA),
+        description="Per stream name: segment_name, type, source_segment_id, description, fields.",
+    ),
+    th.Property("delete_field", th.StringType, description="Record property whose truthy value means REMOVE."),
+    th.Property(
+        "batch_size_rows",
+        th.IntegerType,
+        default=MAX_BATCH_SIZE,
+        description=f"Members per request, 1 to {MAX_BATCH_SIZE}.",
+    ),
+    th.Property(
+        "batch_max_age_seconds",
+        th.NumberType,
+        default=300,
+        description="Send buffered members and emit state at least this often, in seconds.",
+    ),
+    th.Property("dry_run", th.BooleanType, default=False, description="Map and hash only; call no API."),
+    th.Property(
+        "dry_run_path",
+        th.StringType,
+        default="dry-run.jsonl",
+        description="JSONL file of the payloads a dry run would send.",
+    ),
+    th.Property(
+        "reject_file_path",
+        th.StringType,
+        default="rejects.jsonl",
+        description="JSONL file of skipped and rejected records, with reasons and hashed ids only.",
+    ),
+    th.Property(
+        "segment_write_delay_seconds",
+        th.NumberType,
+        default=5,
+        description="Wait between creating a segment and writing to it, in seconds (LinkedIn asks for 5).",
+    ),
+    th.Property("request_timeout_seconds", th.NumberType, default=60, description="Timeout of one HTTP attempt."),
+    th.Property("max_retry_attempts", th.IntegerType, default=8, description="Attempts per API call."),
+    th.Property("max_retry_seconds", th.NumberType, default=300, description="Retry time budget per API call."),
+).to_dict()
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentPlan:
+    """Where one stream's members go and how its records map to members."""
+
+    stream_name: str
+    segment_name: str
+    segment_type: str
+    source_segment_id: str
+    fields: dict[str, str]
+    description: str | None
+    # What decided the type and fields: "config" or the detector's description.
+    source: str
+
+
+def resolve_account_urn(value: t.Any) -> str:
+    try:
+        return account_urn(value)
+    except ValueError as exc:
+        raise ConfigError(f"invalid ad_account_id: {exc}") from None
+
+
+def validate_batch_size(value: t.Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_BATCH_SIZE:
+        msg = f"batch_size_rows must be a whole number from 1 to {MAX_BATCH_SIZE} (LinkedIn's cap), got {value!r}"
+        raise ConfigError(msg)
+    return value

@@ -1,0 +1,261 @@
+"""The sink: map records to members, batch them per action, send, and account for each element.
+
+Batches are kept per action (ADD, REMOVE) and keyed by the member's hashed identifier, so a member
+seen twice before its batch leaves is sent once, with its last action. A batch is sent as soon as
+it holds `batch_size_rows` members, so every request but the last of a (segment, action) is full.
+The SDK's drain at the end of the input, at `batch_max_age_seconds` or on a schema change sends the
+rest, and only then may the target emit STATE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import typing as t
+
+from singer_sdk.sinks import Sink
+
+from target_linkedin_audiences.errors import BadRequestError, LinkedInError, scrub_text
+from target_linkedin_audiences.members import MemberMapper, SkippedRecord, redact_element
+from target_linkedin_audiences.segments import (
+    NEW_SEGMENT_NOT_FOUND_RETRY_SECONDS,
+    SegmentRef,
+    wait_until_writable,
+)
+from target_linkedin_audiences.validation import RecordValidator
+
+if t.TYPE_CHECKING:
+    from target_linkedin_audiences.delivery import RunContext, StreamStats
+    from target_linkedin_audiences.settings import SegmentPlan
+
+logger = logging.getLogger(__name__)
+
+ADD = "ADD"
+REMOVE = "REMOVE"
+# Mapped fields whose record values are personal data; a record key built from them is hashed.
+PERSONAL_FIELDS = frozenset({"email", "googleAid", "firstName", "lastName"})
+MAX_RECORD_KEY_LENGTH = 120
+
+
+class AudienceSink(Sink):
+    """Send one stream's records to its DMP segment as member ADD and REMOVE batches."""
+
+    def __init__(self, target: t.Any, stream_name: str, schema: dict, key_properties: t.Sequence[str] | None) -> None:
+        self._run: RunContext = target.run
+        self.plan: SegmentPlan = target.plan_segment(stream_name, schema)
+        self.stats: StreamStats = self._run.stream_stats[stream_name]
+        self._delete_field: str | None = target.config.get("delete_field")
+        self._write_delay = float(target.config.get("segment_write_delay_seconds", 5))
+        self._mapper = MemberMapper(self.plan.segment_type, self.plan.fields)
+        self._pending: dict[str, dict[str, tuple[dict, str]]] = {ADD: {}, REMOVE: {}}
+        self._segment: SegmentRef | None = None
+        self._record_position = 0
+        super().__init__(target, stream_name, schema, key_properties)
+
+        personal_properties = {prop for field, prop in self.plan.fields.items() if field in PERSONAL_FIELDS}
+        self._hashed_key_properties = personal_properties.intersection(self.key_properties)
+
+    # SDK hooks
+
+    def get_validator(self) -> RecordValidator | None:
+        if not self.validate_schema:
+            return None
+        return RecordValidator(self.schema)
+
+    def _get_context(self, record: dict) -> dict:
+        # The SDK strips `_sdc_deleted_at` from the record right after this hook (unless
+        # add_record_metadata is on), so the delete flag is read here.
+        return {"deleted": bool(record.get("_sdc_deleted_at"))}
+
+    @property
+    def current_size(self) -> int:
+        return len(self._pending[ADD]) + len(self._pending[REMOVE])
+
+    @property
+    def is_full(self) -> bool:
+        # Full batches leave from process_record; the SDK's size-based drain would also flush the
+        # other action's partial batch and break "every request full but the last".
+        return False
+
+    def process_record(self, record: dict, context: dict) -> None:
+        self._record_position += 1
+        self.stats.received += 1
+
+        validation_error = self._validator.last_error if isinstance(self._validator, RecordValidator) else None
+        if validation_error is not None:
+            self._skip(record, "schema_invalid", validation_error)
+            return
+
+        action = REMOVE if context.get("deleted") or self._is_deleted(record) else ADD
+        mapped = self._mapper.map(record)
+        if isinstance(mapped, SkippedRecord):
+            self._skip(record, mapped.reason, mapped.detail)
+            return
+        if mapped.prehashed:
+            self.stats.prehashed += 1
+        if mapped.invalid_fields:
+            self.stats.dropped_fields.update(mapped.invalid_fields)
+
+        other = self._pending[REMOVE if action == ADD else ADD]
+        batch = self._pending[action]
+        if other.pop(mapped.key, None) is not None or mapped.key in batch:
+            self.stats.duplicates_merged += 1
+        batch[mapped.key] = (mapped.element, self._record_key(record))
+        if action == REMOVE:
+            self.stats.removals_requested += 1
+
+        if len(batch) >= self.max_size:
+            self._send(action, batch)
+            self._pending[action] = {}
+
+    def process_batch(self, context: dict) -> None:
+        for action in (ADD, REMOVE):
+            batch = self._pending[action]
+            if batch:
+                self._send(action, batch)
+                self._pending[action] = {}
+
+    # Sending
+
+    def _send(self, action: str, batch: dict[str, tuple[dict, str]]) -> None:
+        elements = [{**element, "action": action} for element, _ in batch.values()]
+        record_keys = [record_key for _, record_key in batch.values()]
+
+        if self._run.dry_run:
+            self._write_dry_run(action, elements)
+            return
+
+        try:
+            segment = self._ensure_segment()
+            started = time.perf_counter()
+            results = self._post_isolating_bad_elements(segment, elements)
+        except LinkedInError as exc:
+            self._run.record_failure(f"a {action} batch for stream '{self.stream_name}' was not delivered: {exc}")
+            raise
+        elapsed_ms = (time.perf_counter() - started) * 1000
+
+        rejects = []
+        for element, record_key, result in zip(elements, record_keys, results):
+            status = result.get("status") if isinstance(result, dict) else None
+            if isinstance(status, int) and 200 <= status < 300:
+                continue
+            rejects.append(self._reject_row(element, record_key, result))
+
+        accepted = len(elements) - len(rejects)
+        if rejects:
+            self._run.rejects.write_many(rejects)
+        self.stats.sent += len(elements)
+        self.stats.accepted += accepted
+        self.stats.rejected += len(rejects)
+        self._run.touch_segment(
+            segment.id, segment.segment_type, self.stream_name, sent=len(elements),
+            removals=accepted if action == REMOVE else 0,
+        )
+        logger.info(
+            "Batch to segment %s: action=%s sent=%d accepted=%d rejected=%d ms=%.0f",
+            segment.id, action, len(elements), accepted, len(rejects), elapsed_ms,
+        )
+
+    def _post_isolating_bad_elements(self, segment: SegmentRef, elements: list[dict]) -> list[dict]:
+        """POST the elements; when LinkedIn rejects the whole batch with 400, split it in halves
+        until the bad elements stand alone, and report each of them as rejected."""
+        retry_not_found = NEW_SEGMENT_NOT_FOUND_RETRY_SECONDS if segment.created else 0.0
+        assert self._run.client is not None  # not a dry run
+        self.stats.requests += 1
+        try:
+            return self._run.client.batch_create(segment.members_path, elements, retry_not_found_seconds=retry_not_found)
+        except BadRequestError as exc:
+            if len(elements) == 1:
+                return [{"status": exc.status or 400, "error": {"message": str(exc)}}]
+            logger.warning(
+                "LinkedIn rejected a whole batch of %d elements with HTTP 400; splitting it to find the bad ones",
+                len(elements),
+            )
+            middle = len(elements) // 2
+            return self._post_isolating_bad_elements(segment, elements[:middle]) + self._post_isolating_bad_elements(
+                segment, elements[middle:]
+            )
+
+    def _ensure_segment(self) -> SegmentRef:
+        if self._segment is None:
+            assert self._run.segments is not None  # not a dry run
+            self._segment = self._run.segments.find_or_create(
+                name=self.plan.segment_name,
+                segment_type=self.plan.segment_type,
+                source_segment_id=self.plan.source_segment_id,
+                description=self.plan.description,
+            )
+        wait_until_writable(self._segment, self._write_delay)
+        return self._segment
+
+    def _write_dry_run(self, action: str, elements: list[dict]) -> None:
+        assert self._run.dry_run_writer is not None
+        self._run.dry_run_writer.write_many(
+            [
+                {
+                    "stream": self.stream_name,
+                    "segment_name": self.plan.segment_name,
+                    "segment_type": self.plan.segment_type,
+                    "source_segment_id": self.plan.source_segment_id,
+                    "action": action,
+                    "body": {"elements": [redact_element(element) for element in elements]},
+                }
+            ]
+        )
+        self.stats.sent += len(elements)
+        self.stats.requests += 1
+        logger.info(
+            "Dry run: batch for segment '%s': action=%s elements=%d", self.plan.segment_name, action, len(elements)
+        )
+
+    # Skips and rejects
+
+    def _skip(self, record: dict, reason: str, detail: str) -> None:
+        self.stats.skipped[reason] += 1
+        self._run.rejects.write_many(
+            [
+                {
+                    "stream": self.stream_name,
+                    "record_key": self._record_key(record),
+                    "stage": "mapping",
+                    "reason": reason,
+                    "detail": detail,
+                }
+            ]
+        )
+
+    def _reject_row(self, element: dict, record_key: str, result: t.Any) -> dict:
+        error = result.get("error") if isinstance(result, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        return {
+            "stream": self.stream_name,
+            "record_key": record_key,
+            "stage": "linkedin",
+            "segment_id": self._segment.id if self._segment else None,
+            "action": element.get("action"),
+            "status": result.get("status") if isinstance(result, dict) else None,
+            "reason": scrub_text(str(message)) if message else "rejected by LinkedIn without a message",
+            "element": redact_element(element),
+        }
+
+    def _is_deleted(self, record: dict) -> bool:
+        if self._delete_field is None:
+            return False
+        value = record.get(self._delete_field)
+        if isinstance(value, str):
+            return value.strip().lower() in {"true", "1", "yes", "y", "t"}
+        return bool(value)
+
+    def _record_key(self, record: dict) -> str:
+        """Identify a record for the reject file without plaintext personal data."""
+        if not self.key_properties:
+            return f"#{self._record_position}"
+        parts = []
+        for prop in self.key_properties:
+            value = record.get(prop)
+            text = "" if value is None else str(value)[:1000]
+            if prop in self._hashed_key_properties:
+                text = "sha256:" + hashlib.sha256(text.strip().lower().encode("utf-8", "replace")).hexdigest()[:16]
+            parts.append(text)
+        return "|".join(parts)[:MAX_RECORD_KEY_LENGTH]
