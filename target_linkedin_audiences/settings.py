@@ -11,13 +11,11 @@ from target_linkedin_audiences.client import (
     DEFAULT_API_BASE_URL,
     DEFAULT_API_VERSION,
     DEFAULT_OAUTH_BASE_URL,
-    account_urn,
 )
 from target_linkedin_audiences.errors import ConfigError
 
 # LinkedIn accepts at most 5,000 elements in one `/users` or `/companies` BATCH_CREATE.
 MAX_BATCH_SIZE = 5000
-SANDBOX_SOURCE_PLATFORM = "SANDBOX"
 SEGMENT_TYPES = ("USER", "COMPANY")
 
 SEGMENT_SCHEMA = th.ObjectType(
@@ -118,13 +116,6 @@ class SegmentPlan:
     description: str | None
     # What decided the type and fields: "config" or the detector's description.
     source: str
-
-
-def resolve_account_urn(value: t.Any) -> str:
-    try:
-        return account_urn(value)
-    except ValueError as exc:
-        raise ConfigError(f"invalid ad_account_id: {exc}") from None
 
 
 def validate_batch_size(value: t.Any) -> int:

@@ -9,22 +9,15 @@ import typing as t
 from singer_sdk import Target
 from singer_sdk.exceptions import InvalidInputLine, RecordsWithoutSchemaException
 
-from target_linkedin_audiences.auth import OAuthClient, TokenManager, TokenSet
-from target_linkedin_audiences.client import LinkedInClient
+from target_linkedin_audiences.connection import Connection, open_connection, resolve_account_urn
 from target_linkedin_audiences.delivery import JsonlWriter, RunContext
 from target_linkedin_audiences.detection import detect_segment
-from target_linkedin_audiences.errors import EXIT_INPUT, ConfigError, TargetError
+from target_linkedin_audiences.errors import EXIT_INPUT, ConfigError, LinkedInError, TargetError
 from target_linkedin_audiences.members import MemberMapper
+from target_linkedin_audiences.metrics import MIN_SERVABLE_AUDIENCE, metrics_from_segment, sent_match_rate
 from target_linkedin_audiences.reader import SafeSingerReader
 from target_linkedin_audiences.segments import SegmentService
-from target_linkedin_audiences.settings import (
-    CONFIG_SCHEMA,
-    SANDBOX_SOURCE_PLATFORM,
-    SEGMENT_TYPES,
-    SegmentPlan,
-    resolve_account_urn,
-    validate_batch_size,
-)
+from target_linkedin_audiences.settings import CONFIG_SCHEMA, SEGMENT_TYPES, SegmentPlan, validate_batch_size
 from target_linkedin_audiences.sinks import AudienceSink
 
 if t.TYPE_CHECKING:
@@ -43,7 +36,7 @@ class TargetLinkedInAudiences(Target):
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
-        self._sandbox: t.Any = None
+        self.connection: Connection | None = None
         self._plans: dict[str, SegmentPlan] = {}
         self.account_urn: str | None = None
         validate_batch_size(self.config.get("batch_size_rows", 5000))
@@ -68,54 +61,17 @@ class TargetLinkedInAudiences(Target):
             dry_run_writer = JsonlWriter(config.get("dry_run_path") or "dry-run.jsonl")
             return RunContext(client=None, segments=None, rejects=rejects, dry_run_writer=dry_run_writer)
 
-        api_base_url = config.get("api_base_url")
-        oauth_base_url = config.get("oauth_base_url")
-        client_id = config.get("client_id")
-        client_secret = config.get("client_secret")
-        access_token = config.get("access_token")
-        refresh_token = config.get("refresh_token")
-        source_platform = config.get("source_platform")
-        account = config.get("ad_account_id")
-
-        if config.get("sandbox"):
-            # Imported here: product code reaches the sandbox only over HTTP, except to start it.
-            from target_linkedin_audiences.sandbox import SandboxServer
-
-            self._sandbox = SandboxServer(db_path=config.get("sandbox_db_path") or ".linkedin-sandbox/sandbox.db")
-            self._sandbox.start()
-            api_base_url = oauth_base_url = self._sandbox.url
-            client_id = client_id or self._sandbox.client_id
-            client_secret = client_secret or self._sandbox.client_secret
-            source_platform = source_platform or SANDBOX_SOURCE_PLATFORM
-            account = account if account is not None else self._sandbox.default_account_id
-            if not access_token:
-                issued = self._sandbox.issue_token()
-                access_token, refresh_token = issued["access_token"], issued["refresh_token"]
-            logger.info("Embedded sandbox at %s, ad account %s", api_base_url, account)
-
-        if account is None:
+        self.connection = open_connection(config)
+        if self.connection.account_urn is None:
             raise ConfigError("ad_account_id is required: the sponsored ad account that owns the segments")
-        self.account_urn = resolve_account_urn(account)
-        if not source_platform:
+        if not self.connection.source_platform:
             msg = "source_platform is required: the partner source platform LinkedIn assigned to your app"
             raise ConfigError(msg)
-        if not access_token:
-            msg = "access_token is required; run `linkedin-audiences auth login` to get one"
-            raise ConfigError(msg)
+        self.account_urn = self.connection.account_urn
+        logger.info("Writing to ad account %s through %s", self.account_urn, self.connection.api_base_url)
 
-        oauth = None
-        if client_id and client_secret and refresh_token:
-            oauth = OAuthClient(oauth_base_url, client_id, client_secret)
-        tokens = TokenManager(TokenSet(access_token=access_token, refresh_token=refresh_token), oauth)
-        client = LinkedInClient(
-            tokens=tokens,
-            api_base_url=api_base_url,
-            api_version=str(config.get("api_version")),
-            timeout_seconds=float(config.get("request_timeout_seconds", 60)),
-            max_attempts=int(config.get("max_retry_attempts", 8)),
-            max_retry_seconds=float(config.get("max_retry_seconds", 300)),
-        )
-        segments = SegmentService(client, self.account_urn, source_platform)
+        client = self.connection.client
+        segments = SegmentService(client, self.account_urn, self.connection.source_platform)
         return RunContext(client=client, segments=segments, rejects=rejects, dry_run_writer=None)
 
     def plan_segment(self, stream_name: str, schema: dict) -> SegmentPlan:
@@ -190,6 +146,7 @@ class TargetLinkedInAudiences(Target):
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
         self._log_summary()
+        self._report_segments()
         self.close()
 
     def _reject_malformed_line(self, line_number: int, reason: str) -> None:
@@ -211,16 +168,43 @@ class TargetLinkedInAudiences(Target):
         if self.run.malformed_lines:
             logger.warning("Skipped %d malformed input lines; see %s", self.run.malformed_lines, self.run.rejects.path)
 
+    def _report_segments(self) -> None:
+        """Log status and match metrics of every segment this run wrote to."""
+        if self.run.segments is None:
+            return
+        for touch in self.run.touched_segments.values():
+            try:
+                segment = self.run.segments.get(touch.segment_id)
+            except LinkedInError as exc:
+                logger.warning("Could not read the status of segment %s: %s", touch.segment_id, exc)
+                continue
+
+            metrics = metrics_from_segment(segment)
+            stats = self.run.stream_stats[touch.stream_name]
+            linkedin_rate = _percent(metrics.match_rate)
+            own_rate = _percent(sent_match_rate(metrics.matched_count, stats.sent, stats.invalid + stats.skipped_without_identifier))
+            logger.info(
+                "Segment %s '%s' (%s): status=%s input_count=%s matched_count=%s match_rate=%s "
+                "match_rate_incl_skipped=%s audience_size=%s ready_to_serve=%s%s",
+                metrics.segment_id, metrics.name, metrics.segment_type, metrics.status, metrics.input_count,
+                metrics.matched_count, linkedin_rate, own_rate, metrics.audience_size,
+                "yes" if metrics.ready_to_serve else "no",
+                f" ({metrics.not_ready_reason})" if metrics.not_ready_reason else "",
+            )
+            if touch.removals and metrics.audience_size is not None and metrics.audience_size < MIN_SERVABLE_AUDIENCE:
+                logger.warning(
+                    "Segment %s: this run removed %d members and its audience is now %d, under the %d "
+                    "that campaigns need to serve",
+                    metrics.segment_id, touch.removals, metrics.audience_size, MIN_SERVABLE_AUDIENCE,
+                )
+
     def close(self) -> None:
         """Flush files and stop the embedded sandbox; safe to call more than once."""
         run = getattr(self, "run", None)
         if run is not None:
             run.close()
-            if run.client is not None:
-                run.client.close()
-        if self._sandbox is not None:
-            self._sandbox.stop()
-            self._sandbox = None
+        if self.connection is not None:
+            self.connection.close()
 
     # Command line
 
@@ -235,6 +219,10 @@ class TargetLinkedInAudiences(Target):
         except (InvalidInputLine, RecordsWithoutSchemaException) as exc:
             cls.logger.error("Invalid Singer input: %s", exc)  # noqa: TRY400
             sys.exit(EXIT_INPUT)
+
+
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1%}"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,126 @@
+"""Open the one API connection of a process from configuration: the target and the CLI share it.
+
+With `sandbox: true` this starts the embedded sandbox on a free loopback port and points the API
+and OAuth base URLs at it; it is never switched on implicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import typing as t
+
+from target_linkedin_audiences.auth import OAuthClient, TokenManager, TokenSet
+from target_linkedin_audiences.client import (
+    DEFAULT_API_BASE_URL,
+    DEFAULT_API_VERSION,
+    DEFAULT_OAUTH_BASE_URL,
+    LinkedInClient,
+    account_urn,
+)
+from target_linkedin_audiences.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_SOURCE_PLATFORM = "SANDBOX"
+DEFAULT_SANDBOX_DB_PATH = ".linkedin-sandbox/sandbox.db"
+
+
+@dataclasses.dataclass
+class Connection:
+    """API client, tokens and settings resolved for one process."""
+
+    client: LinkedInClient | None
+    tokens: TokenManager | None
+    oauth: OAuthClient | None
+    api_base_url: str
+    oauth_base_url: str
+    client_id: str | None
+    source_platform: str | None
+    account_urn: str | None
+    sandbox: t.Any = None
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+
+
+def resolve_account_urn(value: t.Any) -> str:
+    try:
+        return account_urn(value)
+    except ValueError as exc:
+        raise ConfigError(f"invalid ad_account_id: {exc}") from None
+
+
+def open_connection(config: t.Mapping[str, t.Any], *, require_token: bool = True) -> Connection:
+    """Resolve base URLs, credentials and tokens from `config` and build the API client.
+
+    Raises:
+        ConfigError: a required setting is missing or invalid.
+    """
+    api_base_url = config.get("api_base_url") or DEFAULT_API_BASE_URL
+    oauth_base_url = config.get("oauth_base_url") or DEFAULT_OAUTH_BASE_URL
+    client_id = config.get("client_id")
+    client_secret = config.get("client_secret")
+    access_token = config.get("access_token")
+    refresh_token = config.get("refresh_token")
+    source_platform = config.get("source_platform")
+    account = config.get("ad_account_id")
+    sandbox = None
+
+    if config.get("sandbox"):
+        # The only product import of the sandbox: the code that starts it.
+        from target_linkedin_audiences.sandbox import SandboxServer
+
+        sandbox = SandboxServer(db_path=config.get("sandbox_db_path") or DEFAULT_SANDBOX_DB_PATH)
+        sandbox.start()
+        api_base_url = oauth_base_url = sandbox.url
+        client_id = client_id or sandbox.client_id
+        client_secret = client_secret or sandbox.client_secret
+        source_platform = source_platform or SANDBOX_SOURCE_PLATFORM
+        account = account if account is not None else sandbox.default_account_id
+        if not access_token and require_token:
+            issued = sandbox.issue_token()
+            access_token, refresh_token = issued["access_token"], issued["refresh_token"]
+        logger.info("Embedded sandbox at %s", api_base_url)
+
+    try:
+        oauth = None
+        if client_id and client_secret:
+            oauth = OAuthClient(oauth_base_url, client_id, client_secret)
+
+        tokens = None
+        client = None
+        if access_token:
+            tokens = TokenManager(TokenSet(access_token=access_token, refresh_token=refresh_token), oauth)
+        elif require_token:
+            msg = "access_token is required; run `linkedin-audiences auth login` to get one"
+            raise ConfigError(msg)
+        if tokens is not None:
+            client = LinkedInClient(
+                tokens=tokens,
+                api_base_url=api_base_url,
+                api_version=str(config.get("api_version") or DEFAULT_API_VERSION),
+                timeout_seconds=float(config.get("request_timeout_seconds") or 60),
+                max_attempts=int(config.get("max_retry_attempts") or 8),
+                max_retry_seconds=float(config.get("max_retry_seconds") or 300),
+            )
+
+        return Connection(
+            client=client,
+            tokens=tokens,
+            oauth=oauth,
+            api_base_url=api_base_url,
+            oauth_base_url=oauth_base_url,
+            client_id=client_id,
+            source_platform=source_platform,
+            account_urn=resolve_account_urn(account) if account is not None else None,
+            sandbox=sandbox,
+        )
+    except Exception:
+        if sandbox is not None:
+            sandbox.stop()
+        raise
