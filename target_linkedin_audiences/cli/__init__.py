@@ -5,13 +5,22 @@ from __future__ import annotations
 import click
 
 from target_linkedin_audiences import __version__
+from target_linkedin_audiences.cli.accounts import accounts
+from target_linkedin_audiences.cli.auth import auth
+from target_linkedin_audiences.cli.common import configure_logging
 from target_linkedin_audiences.cli.sandbox import sandbox
+from target_linkedin_audiences.cli.segments import segments
 
 
 @click.group()
 @click.version_option(__version__, prog_name="linkedin-audiences")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log debug lines on stderr.")
+def main(verbose: bool) -> None:
     """Administer LinkedIn Matched Audiences: sign-in, accounts, segments and uploads."""
+    configure_logging(verbose)
 
 
+main.add_command(auth)
+main.add_command(accounts)
+main.add_command(segments)
 main.add_command(sandbox)
