@@ -20,6 +20,11 @@ if t.TYPE_CHECKING:
 
 _F = t.TypeVar("_F", bound="Callable[..., t.Any]")
 
+# Meltano hands plugin settings to `meltano invoke` commands as environment variables.
+ENV_PREFIX = "TARGET_LINKEDIN_AUDIENCES_"
+# Settings kept as text even when they look like numbers.
+TEXT_SETTINGS = frozenset({"client_id", "client_secret", "access_token", "refresh_token", "api_version", "source_platform"})
+
 
 def load_config_file(path: str | None) -> dict[str, t.Any]:
     """Read a JSON config file; no path means an empty config."""
@@ -59,9 +64,36 @@ def connection_options(function: _F) -> _F:
     return function
 
 
+def config_from_environment(environ: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
+    """Read settings from `TARGET_LINKEDIN_AUDIENCES_<SETTING>` variables, as Meltano sets them.
+
+    Values that parse as JSON (numbers, booleans, objects) are decoded; others stay strings.
+    """
+    from target_linkedin_audiences.settings import CONFIG_SCHEMA
+
+    environ = os.environ if environ is None else environ
+    config: dict[str, t.Any] = {}
+    for name in CONFIG_SCHEMA["properties"]:
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is None or raw == "":
+            continue
+        if name in TEXT_SETTINGS:
+            config[name] = raw
+            continue
+        try:
+            config[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            config[name] = raw
+    return config
+
+
 def build_config(config_path: str | None, sandbox: bool, sandbox_db: str | None) -> dict[str, t.Any]:
-    """Merge the config file with the command-line sandbox switches."""
-    config = load_config_file(config_path)
+    """Merge environment settings, the config file and the command-line sandbox switches.
+
+    The config file wins over the environment; the command-line switches win over both.
+    """
+    config = config_from_environment()
+    config.update(load_config_file(config_path))
     if sandbox:
         config["sandbox"] = True
     if sandbox_db:
