@@ -10,6 +10,7 @@ from target_linkedin_audiences.cli.auth import auth
 from target_linkedin_audiences.cli.common import configure_logging
 from target_linkedin_audiences.cli.sandbox import sandbox
 from target_linkedin_audiences.cli.segments import segments
+from target_linkedin_audiences.cli.uploads import replace, upload
 
 
 @click.group()
@@ -24,3 +25,5 @@ main.add_command(auth)
 main.add_command(accounts)
 main.add_command(segments)
 main.add_command(sandbox)
+segments.add_command(upload)
+segments.add_command(replace)
