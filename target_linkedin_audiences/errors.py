@@ -210,6 +210,8 @@ def error_from_response(response: requests.Response) -> LinkedInError:
         message += f" (serviceErrorCode {service_error_code})"
     if remote_message:
         message += f": {scrub_text(remote_message)}"
+    if error_class is UnsupportedVersionError:
+        message += "; set api_version to an active LinkedIn-Version (YYYYMM)"
 
     trace = {name: response.headers[name] for name in _TRACE_HEADERS if name in response.headers}
     request = response.request
