@@ -138,3 +138,20 @@ def sent_match_rate(matched_count: int | None, sent: int, skipped: int) -> float
 
 def _int_or_none(value: t.Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def next_step(metrics: SegmentMetrics) -> str | None:
+    """Say what makes a READY or UPDATING segment servable when its audience blocks it, else None.
+
+    The advice for every other status is in STATUS_EXPLANATIONS.
+    """
+    if metrics.status not in SERVABLE_STATUSES:
+        return None
+    if metrics.audience_size is None:
+        return "LinkedIn has not reported the audience size yet; check again in a few minutes."
+    if metrics.audience_size < MIN_SERVABLE_AUDIENCE:
+        return (
+            f"Campaigns need an audience of at least {MIN_SERVABLE_AUDIENCE} matched members; "
+            "add members to the segment, then check again."
+        )
+    return None
