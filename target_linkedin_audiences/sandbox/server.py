@@ -96,9 +96,10 @@ class SandboxServer:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (used by `sandbox serve`)."""
-        self.start()
-        assert self._thread is not None
+        # start() is inside the try: a Ctrl-C right after the URL line still stops cleanly.
         try:
+            self.start()
+            assert self._thread is not None
             while self._thread.is_alive():
                 self._thread.join(timeout=0.5)
         finally:
