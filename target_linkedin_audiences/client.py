@@ -119,7 +119,7 @@ class LinkedInClient:
         self.max_retry_seconds = max_retry_seconds
         self.backoff_base_seconds = backoff_base_seconds
         self.backoff_max_seconds = backoff_max_seconds
-        self._before_request = before_request
+        self.before_request = before_request
         self._session = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("http://", adapter)
@@ -292,8 +292,8 @@ class LinkedInClient:
         files: dict | None,
         token: str,
     ) -> requests.Response:
-        if self._before_request is not None:
-            self._before_request(method, path)
+        if self.before_request is not None:
+            self.before_request(method, path)
 
         headers = {"Authorization": f"Bearer {token}"}
         if versioned:

@@ -16,6 +16,7 @@ import typing as t
 
 if t.TYPE_CHECKING:
     from target_linkedin_audiences.client import LinkedInClient
+    from target_linkedin_audiences.ledger import Ledger
     from target_linkedin_audiences.segments import SegmentService
 
 logger = logging.getLogger(__name__)
@@ -122,11 +123,19 @@ class RunContext:
         segments: SegmentService | None,
         rejects: JsonlWriter,
         dry_run_writer: JsonlWriter | None,
+        ledger: Ledger | None = None,
+        run_id: str = "",
+        mirror: bool = False,
     ) -> None:
         self.client = client
         self.segments = segments
         self.rejects = rejects
         self.dry_run_writer = dry_run_writer
+        self.ledger = ledger
+        self.run_id = run_id
+        self.mirror = mirror
+        # Every sink of the run, including those the SDK replaced after a schema change.
+        self.sinks: list[t.Any] = []
         self.stream_stats: dict[str, StreamStats] = collections.defaultdict(StreamStats)
         self.touched_segments: dict[str, SegmentTouch] = {}
         self.malformed_lines = 0
@@ -169,3 +178,6 @@ class RunContext:
         self.rejects.close()
         if self.dry_run_writer is not None:
             self.dry_run_writer.close()
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger = None

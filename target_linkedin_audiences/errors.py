@@ -18,6 +18,7 @@ EXIT_CONFIG = 2
 EXIT_AUTH = 3
 EXIT_API = 4
 EXIT_INPUT = 5
+EXIT_REMOVAL_GUARD = 6
 EXIT_INTERRUPTED = 130
 
 _EMAIL_PATTERN = re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+")
@@ -43,6 +44,12 @@ class ConfigError(TargetError):
     """Invalid or missing configuration."""
 
     exit_code = EXIT_CONFIG
+
+
+class RemovalGuardError(TargetError):
+    """Mirror sync would remove more of a segment than `max_removal_fraction` allows."""
+
+    exit_code = EXIT_REMOVAL_GUARD
 
 
 class LinkedInError(TargetError):

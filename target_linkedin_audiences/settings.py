@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import decimal
+import os
 import typing as t
 
 from singer_sdk import typing as th
@@ -98,6 +100,42 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=5,
         description="Wait between creating a segment and writing to it, in seconds (LinkedIn asks for 5).",
     ),
+    th.Property(
+        "sync_mode",
+        th.StringType,
+        default="upsert",
+        allowed_values=["upsert", "mirror"],
+        description=(
+            "upsert: ADD every record, REMOVE records marked deleted. mirror: also REMOVE members "
+            "that the segment held after the last complete run but that this run did not send."
+        ),
+    ),
+    th.Property(
+        "ledger_path",
+        th.StringType,
+        description=(
+            "SQLite membership ledger; default .linkedin-audiences/ledger.db, or under .meltano "
+            "when run by Meltano."
+        ),
+    ),
+    th.Property(
+        "max_removal_fraction",
+        th.NumberType,
+        default=0.2,
+        description="Mirror sync removes nothing and fails when it would remove more than this share of a segment.",
+    ),
+    th.Property(
+        "users_requests_per_minute",
+        th.IntegerType,
+        default=600,
+        description="Client-side pace of /users requests; LinkedIn allows 600 a minute per member.",
+    ),
+    th.Property(
+        "companies_requests_per_minute",
+        th.IntegerType,
+        default=300,
+        description="Client-side pace of /companies requests; LinkedIn allows 300 a minute per member.",
+    ),
     th.Property("request_timeout_seconds", th.NumberType, default=60, description="Timeout of one HTTP attempt."),
     th.Property("max_retry_attempts", th.IntegerType, default=8, description="Attempts per API call."),
     th.Property("max_retry_seconds", th.NumberType, default=300, description="Retry time budget per API call."),
@@ -116,6 +154,21 @@ class SegmentPlan:
     description: str | None
     # What decided the type and fields: "config" or the detector's description.
     source: str
+
+
+def default_ledger_path(environ: t.Mapping[str, str]) -> str:
+    """Put the ledger in Meltano's project folder when Meltano runs the target, else in the cwd."""
+    project_root = environ.get("MELTANO_PROJECT_ROOT")
+    if project_root:
+        return os.path.join(project_root, ".meltano", "linkedin-audiences", "ledger.db")
+    return os.path.join(".linkedin-audiences", "ledger.db")
+
+
+def validate_removal_fraction(value: t.Any) -> float:
+    # singer-sdk reads JSON numbers with a fraction as Decimal.
+    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)) or not 0 <= value <= 1:
+        raise ConfigError(f"max_removal_fraction must be a number from 0 to 1, got {value!r}")
+    return float(value)
 
 
 def validate_batch_size(value: t.Any) -> int:

@@ -16,7 +16,7 @@ import typing as t
 
 from singer_sdk.sinks import Sink
 
-from target_linkedin_audiences.errors import BadRequestError, LinkedInError, scrub_text
+from target_linkedin_audiences.errors import BadRequestError, LinkedInError, RemovalGuardError, scrub_text
 from target_linkedin_audiences.members import MemberMapper, SkippedRecord, redact_element
 from target_linkedin_audiences.segments import (
     NEW_SEGMENT_NOT_FOUND_RETRY_SECONDS,
@@ -52,6 +52,7 @@ class AudienceSink(Sink):
         self._segment: SegmentRef | None = None
         self._record_position = 0
         super().__init__(target, stream_name, schema, key_properties)
+        self._run.sinks.append(self)
 
         personal_properties = {prop for field, prop in self.plan.fields.items() if field in PERSONAL_FIELDS}
         self._hashed_key_properties = personal_properties.intersection(self.key_properties)
@@ -136,15 +137,21 @@ class AudienceSink(Sink):
         elapsed_ms = (time.perf_counter() - started) * 1000
 
         rejects = []
-        for element, record_key, result in zip(elements, record_keys, results):
+        accepted_members = []
+        for key, element, record_key, result in zip(batch, elements, record_keys, results):
             status = result.get("status") if isinstance(result, dict) else None
             if isinstance(status, int) and 200 <= status < 300:
-                continue
-            rejects.append(self._reject_row(element, record_key, result))
+                accepted_members.append((key, element))
+            else:
+                rejects.append(self._reject_row(element, record_key, result))
 
-        accepted = len(elements) - len(rejects)
+        accepted = len(accepted_members)
         if rejects:
             self._run.rejects.write_many(rejects)
+        if self._run.ledger is not None and accepted_members:
+            self._run.ledger.apply_accepted(
+                segment.id, segment.segment_type, self._run.run_id, action, accepted_members
+            )
         self.stats.sent += len(elements)
         self.stats.accepted += accepted
         self.stats.rejected += len(rejects)
@@ -186,8 +193,58 @@ class AudienceSink(Sink):
                 source_segment_id=self.plan.source_segment_id,
                 description=self.plan.description,
             )
+            self._register_in_ledger(self._segment)
         wait_until_writable(self._segment, self._write_delay)
         return self._segment
+
+    def _register_in_ledger(self, segment: SegmentRef) -> None:
+        if self._run.ledger is not None and self._run.segments is not None:
+            self._run.ledger.register_segment(
+                segment.id, segment.segment_type, segment.name, self.plan.source_segment_id,
+                self._run.segments.account_urn,
+            )
+
+    # Mirror sync
+
+    def remove_absent_members(self, max_removal_fraction: float) -> int:
+        """REMOVE members the ledger holds for this segment that this run did not confirm.
+
+        Call only after the whole input was read and every batch was delivered.
+
+        Raises:
+            RemovalGuardError: the removals would exceed `max_removal_fraction` of the segment;
+                nothing is removed.
+        """
+        ledger = self._run.ledger
+        assert ledger is not None and self._run.segments is not None  # mirror mode needs both
+        segment = self._segment
+        if segment is None:
+            found = self._run.segments.find(self.plan.source_segment_id, self.plan.segment_type)
+            if found is None:
+                return 0
+            segment = SegmentRef(str(found["id"]), found.get("name", self.plan.segment_name), self.plan.segment_type, created=False)
+            self._segment = segment
+            self._register_in_ledger(segment)
+
+        held = ledger.count(segment.id)
+        absent = ledger.absent_members(segment.id, self._run.run_id)
+        if absent and len(absent) > max_removal_fraction * held:
+            share = len(absent) / held
+            msg = (
+                f"mirror sync would remove {len(absent)} of {held} members ({share:.0%}) from segment "
+                f"{segment.id} ('{segment.name}', stream '{self.stream_name}'), more than "
+                f"max_removal_fraction {max_removal_fraction:g}; nothing was removed. If the source really "
+                f"lost those members, run again with max_removal_fraction set to at least {share:.2f}"
+            )
+            raise RemovalGuardError(msg)
+
+        for start in range(0, len(absent), self.max_size):
+            chunk = absent[start : start + self.max_size]
+            self._send(REMOVE, {key: (element, "mirror-removal") for key, element in chunk})
+        ledger.mark_complete(segment.id, self._run.run_id)
+        if absent:
+            logger.info("Mirror sync removed %d absent members from segment %s", len(absent), segment.id)
+        return len(absent)
 
     def _write_dry_run(self, action: str, elements: list[dict]) -> None:
         assert self._run.dry_run_writer is not None

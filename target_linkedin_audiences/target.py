@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import typing as t
+import uuid
 
 from singer_sdk import Target
 from singer_sdk.exceptions import InvalidInputLine, RecordsWithoutSchemaException
@@ -13,11 +15,20 @@ from target_linkedin_audiences.connection import Connection, open_connection, re
 from target_linkedin_audiences.delivery import JsonlWriter, RunContext
 from target_linkedin_audiences.detection import detect_segment
 from target_linkedin_audiences.errors import EXIT_INPUT, ConfigError, LinkedInError, TargetError
+from target_linkedin_audiences.ledger import Ledger
 from target_linkedin_audiences.members import MemberMapper
 from target_linkedin_audiences.metrics import MIN_SERVABLE_AUDIENCE, metrics_from_segment, sent_match_rate
+from target_linkedin_audiences.ratelimit import StreamingRateLimits
 from target_linkedin_audiences.reader import SafeSingerReader
 from target_linkedin_audiences.segments import SegmentService
-from target_linkedin_audiences.settings import CONFIG_SCHEMA, SEGMENT_TYPES, SegmentPlan, validate_batch_size
+from target_linkedin_audiences.settings import (
+    CONFIG_SCHEMA,
+    SEGMENT_TYPES,
+    SegmentPlan,
+    default_ledger_path,
+    validate_batch_size,
+    validate_removal_fraction,
+)
 from target_linkedin_audiences.sinks import AudienceSink
 
 if t.TYPE_CHECKING:
@@ -40,6 +51,7 @@ class TargetLinkedInAudiences(Target):
         self._plans: dict[str, SegmentPlan] = {}
         self.account_urn: str | None = None
         validate_batch_size(self.config.get("batch_size_rows", 5000))
+        self._max_removal_fraction = validate_removal_fraction(self.config.get("max_removal_fraction", 0.2))
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("batch_max_age_seconds", 300)) / 60
         try:
             self.run = self._start_run()
@@ -71,8 +83,22 @@ class TargetLinkedInAudiences(Target):
         logger.info("Writing to ad account %s through %s", self.account_urn, self.connection.api_base_url)
 
         client = self.connection.client
+        client.before_request = StreamingRateLimits(
+            int(config.get("users_requests_per_minute", 600)),
+            int(config.get("companies_requests_per_minute", 300)),
+        ).before_request
         segments = SegmentService(client, self.account_urn, self.connection.source_platform)
-        return RunContext(client=client, segments=segments, rejects=rejects, dry_run_writer=None)
+
+        ledger = Ledger(config.get("ledger_path") or default_ledger_path(os.environ))
+        run_id = uuid.uuid4().hex
+        ledger.start_run(run_id)
+        mirror = config.get("sync_mode", "upsert") == "mirror"
+        if mirror:
+            logger.info("Mirror sync: members absent from this run are removed after the input ends")
+        return RunContext(
+            client=client, segments=segments, rejects=rejects, dry_run_writer=None,
+            ledger=ledger, run_id=run_id, mirror=mirror,
+        )
 
     def plan_segment(self, stream_name: str, schema: dict) -> SegmentPlan:
         """Decide the segment, type and field mapping of a stream, from config or detection."""
@@ -144,10 +170,25 @@ class TargetLinkedInAudiences(Target):
         sys.exit(128 + signum)
 
     def process_endofpipe(self) -> None:
+        if self.run.mirror:
+            self._remove_absent_members()
         super().process_endofpipe()
+        if self.run.ledger is not None:
+            self.run.ledger.finish_run(self.run.run_id, "complete")
         self._log_summary()
         self._report_segments()
         self.close()
+
+    def _remove_absent_members(self) -> None:
+        """Deliver what is buffered, then remove members this complete run did not send.
+
+        This runs before the SDK's final drain writes STATE, so STATE also covers the removals.
+        """
+        for sink in self.run.sinks:
+            self.drain_one(sink)
+        latest_by_segment = {sink.plan.source_segment_id: sink for sink in self.run.sinks}
+        for sink in latest_by_segment.values():
+            sink.remove_absent_members(self._max_removal_fraction)
 
     def _reject_malformed_line(self, line_number: int, reason: str) -> None:
         self.run.malformed_lines += 1

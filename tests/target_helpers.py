@@ -52,6 +52,7 @@ def target_config(sandbox: t.Any, token: dict, tmp_path: Path, **overrides: t.An
         "segment_write_delay_seconds": 0,
         "reject_file_path": str(tmp_path / "rejects.jsonl"),
         "dry_run_path": str(tmp_path / "dry-run.jsonl"),
+        "ledger_path": str(tmp_path / "ledger.db"),
         "max_retry_seconds": 20,
     }
     config.update(overrides)

@@ -1,0 +1,162 @@
+"""The membership ledger: which members each segment holds, for mirror sync and audit.
+
+One SQLite file (mode 0600) with a row per (segment, member): the member's dedupe key, the
+element needed to remove it later, when it was added and the run that last confirmed it. Rows
+change only for elements LinkedIn accepted, and the change is committed before the target may
+emit STATE for them.
+
+The stored element carries only what a REMOVE needs: hashed email ids or a Google ad id for a
+person (never a name), and the identifying fields for a company.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+import typing as t
+
+from target_linkedin_audiences.members import COMPANY_IDENTIFYING_FIELDS
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS segments (
+    segment_id TEXT PRIMARY KEY,
+    segment_type TEXT NOT NULL,
+    segment_name TEXT NOT NULL,
+    source_segment_id TEXT NOT NULL,
+    account_urn TEXT NOT NULL,
+    last_complete_run TEXT
+);
+CREATE TABLE IF NOT EXISTS members (
+    segment_id TEXT NOT NULL,
+    member_key TEXT NOT NULL,
+    element TEXT NOT NULL,
+    added_at REAL NOT NULL,
+    confirmed_run TEXT NOT NULL,
+    PRIMARY KEY (segment_id, member_key)
+);
+"""
+
+
+def removal_element(segment_type: str, element: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """Keep the fields a later REMOVE needs, and no plaintext name."""
+    if segment_type == "USER":
+        return {"userIds": element["userIds"]} if element.get("userIds") else {}
+    return {name: element[name] for name in COMPANY_IDENTIFYING_FIELDS if element.get(name)}
+
+
+class Ledger:
+    """SQLite-backed membership ledger, safe to share between sink threads."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        if not os.path.exists(path):
+            # Created with mode 0600 before SQLite opens it, so the file is never world-readable.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=FULL")
+        self._connection.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    # Runs
+
+    def start_run(self, run_id: str) -> None:
+        with self._lock:
+            self._connection.execute(
+                "INSERT INTO runs (run_id, started_at, status) VALUES (?, ?, 'running')", (run_id, time.time())
+            )
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        with self._lock:
+            self._connection.execute(
+                "UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?", (time.time(), status, run_id)
+            )
+
+    # Segments
+
+    def register_segment(
+        self, segment_id: str, segment_type: str, segment_name: str, source_segment_id: str, account_urn: str
+    ) -> None:
+        with self._lock:
+            self._connection.execute(
+                "INSERT INTO segments (segment_id, segment_type, segment_name, source_segment_id, account_urn)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (segment_id) DO UPDATE SET segment_name = excluded.segment_name",
+                (segment_id, segment_type, segment_name, source_segment_id, account_urn),
+            )
+
+    def mark_complete(self, segment_id: str, run_id: str) -> None:
+        with self._lock:
+            self._connection.execute(
+                "UPDATE segments SET last_complete_run = ? WHERE segment_id = ?", (run_id, segment_id)
+            )
+
+    def segments(self) -> list[dict[str, t.Any]]:
+        """Return every segment with its member count and last complete run."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT s.segment_id, s.segment_type, s.segment_name, s.source_segment_id, s.account_urn,"
+                " s.last_complete_run, r.finished_at, COUNT(m.member_key), MIN(m.added_at), MAX(m.added_at)"
+                " FROM segments s LEFT JOIN members m ON m.segment_id = s.segment_id"
+                " LEFT JOIN runs r ON r.run_id = s.last_complete_run"
+                " GROUP BY s.segment_id ORDER BY CAST(s.segment_id AS INTEGER), s.segment_id"
+            ).fetchall()
+        keys = (
+            "segment_id", "segment_type", "segment_name", "source_segment_id", "account_urn",
+            "last_complete_run", "last_complete_at", "members", "first_added_at", "last_added_at",
+        )
+        return [dict(zip(keys, row)) for row in rows]
+
+    # Members
+
+    def apply_accepted(
+        self, segment_id: str, segment_type: str, run_id: str, action: str, members: t.Iterable[tuple[str, dict]]
+    ) -> None:
+        """Record members LinkedIn accepted: ADD upserts and confirms them, REMOVE deletes them."""
+        now = time.time()
+        with self._lock, self._connection:
+            if action == "ADD":
+                self._connection.executemany(
+                    "INSERT INTO members (segment_id, member_key, element, added_at, confirmed_run)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (segment_id, member_key) DO UPDATE SET"
+                    " element = excluded.element, confirmed_run = excluded.confirmed_run",
+                    [
+                        (segment_id, key, json.dumps(removal_element(segment_type, element), sort_keys=True), now, run_id)
+                        for key, element in members
+                    ],
+                )
+            else:
+                self._connection.executemany(
+                    "DELETE FROM members WHERE segment_id = ? AND member_key = ?",
+                    [(segment_id, key) for key, _ in members],
+                )
+
+    def count(self, segment_id: str) -> int:
+        with self._lock:
+            return self._connection.execute(
+                "SELECT COUNT(*) FROM members WHERE segment_id = ?", (segment_id,)
+            ).fetchone()[0]
+
+    def absent_members(self, segment_id: str, run_id: str) -> list[tuple[str, dict]]:
+        """Return members this run did not confirm, as (key, removal element) pairs."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT member_key, element FROM members WHERE segment_id = ? AND confirmed_run != ?"
+                " ORDER BY added_at, member_key",
+                (segment_id, run_id),
+            ).fetchall()
+        return [(key, json.loads(element)) for key, element in rows]
