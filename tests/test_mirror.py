@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
+
+import requests
 
 from tests.target_helpers import (
     add_fault,
@@ -182,3 +187,38 @@ def test_ledger_has_no_names_and_is_private(sandbox, sandbox_token, tmp_path):
     assert "Firstname" not in dump
     assert "@example.com" not in dump
     assert sha256_email("member0@example.com") in dump
+
+
+def ledger_cli(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", "from target_linkedin_audiences.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_ledger_show_and_verify(sandbox, sandbox_token, tmp_path):
+    config = mirror_config(sandbox, sandbox_token, tmp_path)
+    assert run_target(config, singer_lines("contacts", SCHEMA, contacts(12)), tmp_path).returncode == 0
+    config_path = tmp_path / "cli-config.json"
+    config_path.write_text(json.dumps(config))
+
+    shown = ledger_cli("ledger", "show", "--config", str(config_path), "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    segments = json.loads(shown.stdout)["ledger"]
+    assert [(s["segment_name"], s["members"]) for s in segments] == [("contacts", 12)]
+    assert segments[0]["last_complete_run"] is not None
+
+    verified = ledger_cli("ledger", "verify", "--config", str(config_path), "--format", "json")
+    assert verified.returncode == 0, verified.stderr
+    row = json.loads(verified.stdout)["segments"][0]
+    assert row["ledger_members"] == 12
+    assert row["finding"] == "consistent"
+
+    segment = segment_by_name(sandbox, sandbox_token, "contacts")
+    requests.delete(
+        f"{sandbox.url}/rest/dmpSegments/{segment['id']}",
+        headers={"Authorization": f"Bearer {sandbox_token['access_token']}", "LinkedIn-Version": "202608",
+                 "X-Restli-Protocol-Version": "2.0.0", "X-RestLi-Method": "DELETE"},
+        timeout=10,
+    ).raise_for_status()
+    missing = ledger_cli("ledger", "verify", "--config", str(config_path), "--format", "json")
+    assert missing.returncode == 1
+    assert json.loads(missing.stdout)["segments"][0]["finding"].startswith("missing on LinkedIn")

@@ -8,6 +8,7 @@ from target_linkedin_audiences import __version__
 from target_linkedin_audiences.cli.accounts import accounts
 from target_linkedin_audiences.cli.auth import auth
 from target_linkedin_audiences.cli.common import configure_logging
+from target_linkedin_audiences.cli.ledger import ledger
 from target_linkedin_audiences.cli.sandbox import sandbox
 from target_linkedin_audiences.cli.segments import segments
 from target_linkedin_audiences.cli.uploads import replace, upload
@@ -24,6 +25,7 @@ def main(verbose: bool) -> None:
 main.add_command(auth)
 main.add_command(accounts)
 main.add_command(segments)
+main.add_command(ledger)
 main.add_command(sandbox)
 segments.add_command(upload)
 segments.add_command(replace)
