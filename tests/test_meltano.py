@@ -85,3 +85,21 @@ def test_meltano_keeps_state(meltano_project):
     run_meltano(meltano_project, "run", "tap-jsonl", "target-linkedin-audiences")
     listed = run_meltano(meltano_project, "state", "list")
     assert "tap-jsonl-to-target-linkedin-audiences" in listed.stdout + listed.stderr
+
+
+def test_meltano_mirror_job_removes_absent(meltano_project):
+    run_meltano(meltano_project, "run", "contacts-mirror-sync")
+    contacts_file = meltano_project / "sample_data" / "contacts.jsonl"
+    lines = contacts_file.read_text().splitlines()
+    contacts_file.write_text("\n".join(lines[:-5]) + "\n")
+    run_meltano(meltano_project, "run", "contacts-mirror-sync")
+
+    db_path = meltano_project / ".meltano" / "linkedin-sandbox" / "sandbox.db"
+    with SandboxServer(db_path) as sandbox:
+        token = sandbox.issue_token()
+        contacts = segment_by_name(sandbox, token, "contacts")
+        hashes = {m["userIds"][0]["idValue"] for m in sandbox_members(sandbox, contacts["id"])}
+    assert hashes == {sha256_email(row["Email"]) for row in sample_customers()[:-5]}
+
+    schedules = run_meltano(meltano_project, "schedule", "list")
+    assert "contacts-mirror-hourly" in schedules.stdout
