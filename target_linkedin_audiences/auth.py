@@ -26,6 +26,13 @@ from target_linkedin_audiences.errors import (
 logger = logging.getLogger(__name__)
 
 LOGIN_HINT = "run `linkedin-audiences auth login` to sign in again"
+# Scopes of the consent flow: ad accounts, DMP segments, and the profile for the `/v2/me` heartbeat.
+DEFAULT_SCOPES = ("r_ads", "rw_dmp_segments", "r_basicprofile")
+REQUIRED_SCOPE = "rw_dmp_segments"
+# Refresh before a run when the access token expires within this window, in seconds.
+DEFAULT_REFRESH_WINDOW_SECONDS = 3600
+# Warn when the refresh token expires within this many days: only a new consent extends it.
+REFRESH_TOKEN_WARNING_DAYS = 30
 # OAuth error codes that mean the refresh token is dead: LinkedIn's docs name `invalid_request`
 # for an invalid, expired or revoked refresh token, and production connectors see `invalid_grant`.
 TERMINAL_REFRESH_ERRORS = frozenset({"invalid_grant", "invalid_request"})
@@ -186,6 +193,10 @@ class TokenManager:
         return self._tokens
 
     @property
+    def oauth(self) -> OAuthClient | None:
+        return self._oauth
+
+    @property
     def can_refresh(self) -> bool:
         return self._oauth is not None and bool(self._tokens.refresh_token)
 
@@ -221,6 +232,145 @@ class TokenManager:
                 _format_epoch(new_tokens.access_token_expires_at),
             )
             return new_tokens.access_token
+
+
+def parse_scopes(value: str | t.Sequence[str] | None) -> tuple[str, ...]:
+    """Split a scope setting given as a list or as a space- or comma-separated string."""
+    if value is None or value == "":
+        return DEFAULT_SCOPES
+    items = value.replace(",", " ").split() if isinstance(value, str) else [str(item) for item in value]
+    scopes = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+    if not scopes:
+        return DEFAULT_SCOPES
+    return scopes
+
+
+def format_epoch(epoch_seconds: float | None) -> str:
+    """Format epoch seconds as a UTC timestamp for messages."""
+    return _format_epoch(epoch_seconds)
+
+
+def check_tokens_at_start(
+    manager: TokenManager,
+    *,
+    refresh_window_seconds: float = DEFAULT_REFRESH_WINDOW_SECONDS,
+    verify_with_server: bool = True,
+    now: float | None = None,
+) -> str | None:
+    """Make sure a run starts with a usable access token; return why it refreshed, if it did.
+
+    It fails when the refresh token has expired and warns when it expires within
+    `REFRESH_TOKEN_WARNING_DAYS`. It refreshes when the access token expires within
+    `refresh_window_seconds` or, with `verify_with_server`, when introspection reports it
+    expired, revoked or unknown. Introspection also supplies expiry times that the tokens lack,
+    such as for tokens from the config. Introspection that fails for other reasons is logged
+    and skipped.
+
+    Raises:
+        RefreshTokenError: the refresh token has expired or LinkedIn rejected it.
+        AuthenticationError: the access token must be replaced and it cannot be refreshed.
+    """
+    current_time = time.time() if now is None else now
+    tokens = manager.tokens
+    problem = None
+    if verify_with_server and manager.oauth is not None:
+        problem = _introspect_access_token(manager.oauth, tokens)
+        _introspect_refresh_token(manager.oauth, tokens)
+    _raise_if_refresh_token_expired(tokens, current_time)
+
+    reason = None
+    expires_at = tokens.access_token_expires_at
+    if expires_at is not None and expires_at <= current_time:
+        reason = f"expired at {_format_epoch(expires_at)}"
+    elif expires_at is not None and expires_at - current_time <= refresh_window_seconds:
+        reason = f"expires at {_format_epoch(expires_at)}, within the {refresh_window_seconds:.0f} s refresh window"
+    elif problem is not None:
+        reason = problem
+
+    if reason is not None:
+        if not manager.can_refresh:
+            msg = (
+                f"the access token {reason} and no refresh token with client_id and client_secret is "
+                f"configured; {LOGIN_HINT}"
+            )
+            raise AuthenticationError(msg)
+        logger.info("Refreshing the LinkedIn access token before the run: it %s", reason)
+        manager.refresh(failed_token=tokens.access_token)
+
+    _warn_if_refresh_token_expires_soon(manager.tokens, current_time)
+    return reason
+
+
+def _raise_if_refresh_token_expired(tokens: TokenSet, current_time: float) -> None:
+    expires_at = tokens.refresh_token_expires_at
+    if expires_at is not None and tokens.refresh_token and expires_at <= current_time:
+        msg = f"the refresh token expired at {_format_epoch(expires_at)}; {LOGIN_HINT}"
+        raise RefreshTokenError(msg, code="expired")
+
+
+def _warn_if_refresh_token_expires_soon(tokens: TokenSet, current_time: float) -> None:
+    expires_at = tokens.refresh_token_expires_at
+    if expires_at is None or not tokens.refresh_token:
+        return
+    days_left = (expires_at - current_time) / 86400
+    if days_left <= REFRESH_TOKEN_WARNING_DAYS:
+        logger.warning(
+            "The LinkedIn refresh token expires at %s (%.0f days left); run `linkedin-audiences auth login` "
+            "before then, because only a new consent extends it",
+            _format_epoch(expires_at),
+            days_left,
+        )
+
+
+def _introspect(oauth: OAuthClient, token: str, kind: str) -> dict[str, t.Any] | None:
+    """Return the introspection record of `token`; None when LinkedIn does not know it or fails."""
+    try:
+        return oauth.introspect(token)
+    except AuthenticationError as exc:
+        if exc.status == 400:
+            return None
+        logger.warning("Could not introspect the %s token, so it is used as it is: %s", kind, exc)
+    except TransportError as exc:
+        logger.warning("Could not introspect the %s token, so it is used as it is: %s", kind, exc)
+    return {"active": True, "status": "not checked"}
+
+
+def _introspect_access_token(oauth: OAuthClient, tokens: TokenSet) -> str | None:
+    """Return why introspection finds the access token unusable, or None when it is usable.
+
+    A missing `access_token_expires_at` is filled in from the record's `expires_at`.
+    """
+    record = _introspect(oauth, tokens.access_token, "access")
+    if record is None:
+        return "is unknown to LinkedIn's introspection endpoint"
+    if not record.get("active"):
+        return f"is {record.get('status') or 'inactive'} according to LinkedIn's introspection endpoint"
+    if tokens.access_token_expires_at is None:
+        tokens.access_token_expires_at = _epoch_or_none(record.get("expires_at"))
+    return None
+
+
+def _introspect_refresh_token(oauth: OAuthClient, tokens: TokenSet) -> None:
+    """Learn the refresh token's expiry when it is unknown, and fail when it is expired or revoked."""
+    if not tokens.refresh_token or tokens.refresh_token_expires_at is not None:
+        return
+    record = _introspect(oauth, tokens.refresh_token, "refresh")
+    if record is None:
+        # LinkedIn does not know the token; a refresh attempt, if one is needed, then fails.
+        return
+    status = record.get("status")
+    if not record.get("active") and status in ("expired", "revoked"):
+        msg = f"the refresh token is {status} according to LinkedIn's introspection endpoint; {LOGIN_HINT}"
+        raise RefreshTokenError(msg, code=str(status))
+    # NOTE: `expires_at` is in the OAuth server's clock, which is the sandbox's simulated clock
+    # there, so after a sandbox clock change the learned expiry is off by that change.
+    tokens.refresh_token_expires_at = _epoch_or_none(record.get("expires_at"))
+
+
+def _epoch_or_none(value: t.Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _format_epoch(epoch_seconds: float | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import typing as t
+from pathlib import Path
 
 from target_linkedin_audiences.auth import OAuthClient, TokenManager, TokenSet
 from target_linkedin_audiences.client import (
@@ -19,6 +20,12 @@ from target_linkedin_audiences.client import (
     account_urn,
 )
 from target_linkedin_audiences.errors import ConfigError
+from target_linkedin_audiences.token_store import (
+    TokenStore,
+    config_tokens_fingerprint,
+    resolve_token_store_path,
+    select_tokens,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +46,9 @@ class Connection:
     source_platform: str | None
     account_urn: str | None
     sandbox: t.Any = None
+    token_store: TokenStore | None = None
+    # Where the tokens came from: "store", "config", "sandbox" or "none".
+    token_source: str = "none"
 
     def close(self) -> None:
         if self.client is not None:
@@ -53,6 +63,14 @@ def resolve_account_urn(value: t.Any) -> str:
         return account_urn(value)
     except ValueError as exc:
         raise ConfigError(f"invalid ad_account_id: {exc}") from None
+
+
+def _token_store_path(config: t.Mapping[str, t.Any]) -> Path:
+    """Return the token store path; sandbox tokens live beside the sandbox database instead."""
+    if config.get("sandbox") and not config.get("token_store_path"):
+        sandbox_db = Path(str(config.get("sandbox_db_path") or DEFAULT_SANDBOX_DB_PATH)).expanduser()
+        return sandbox_db.resolve().parent / "tokens.json"
+    return resolve_token_store_path(config)
 
 
 def open_connection(config: t.Mapping[str, t.Any], *, require_token: bool = True) -> Connection:
@@ -82,9 +100,6 @@ def open_connection(config: t.Mapping[str, t.Any], *, require_token: bool = True
         client_secret = client_secret or sandbox.client_secret
         source_platform = source_platform or SANDBOX_SOURCE_PLATFORM
         account = account if account is not None else sandbox.default_account_id
-        if not access_token and require_token:
-            issued = sandbox.issue_token()
-            access_token, refresh_token = issued["access_token"], issued["refresh_token"]
         logger.info("Embedded sandbox at %s", api_base_url)
 
     try:
@@ -92,10 +107,21 @@ def open_connection(config: t.Mapping[str, t.Any], *, require_token: bool = True
         if client_id and client_secret:
             oauth = OAuthClient(oauth_base_url, client_id, client_secret)
 
+        token_store = TokenStore(_token_store_path(config))
+        config_tokens = TokenSet(access_token=access_token, refresh_token=refresh_token) if access_token else None
+        token_set, token_source = select_tokens(config_tokens, token_store.load())
+        if token_set is None and sandbox is not None and require_token:
+            token_set, token_source = TokenSet.from_token_response(sandbox.issue_token()), "sandbox"
+        fingerprint = config_tokens_fingerprint(access_token, refresh_token)
+
+        def save_refreshed_tokens(new_tokens: TokenSet) -> None:
+            token_store.save(new_tokens, config_tokens_sha256=fingerprint)
+
         tokens = None
         client = None
-        if access_token:
-            tokens = TokenManager(TokenSet(access_token=access_token, refresh_token=refresh_token), oauth)
+        if token_set is not None:
+            tokens = TokenManager(token_set, oauth, on_refresh=save_refreshed_tokens)
+            logger.info("Using the OAuth tokens from the %s (token store %s)", token_source, token_store.path)
         elif require_token:
             msg = "access_token is required; run `linkedin-audiences auth login` to get one"
             raise ConfigError(msg)
@@ -119,6 +145,8 @@ def open_connection(config: t.Mapping[str, t.Any], *, require_token: bool = True
             source_platform=source_platform,
             account_urn=resolve_account_urn(account) if account is not None else None,
             sandbox=sandbox,
+            token_store=token_store,
+            token_source=token_source,
         )
     except Exception:
         if sandbox is not None:
