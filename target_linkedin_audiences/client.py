@@ -260,10 +260,17 @@ class LinkedInClient:
                         recently = self.tokens.last_refreshed_at is not None and (
                             time.monotonic() - self.tokens.last_refreshed_at < REVOKED_AFTER_REFRESH_WINDOW_SECONDS
                         )
-                        if not recently or revoked_retries >= REVOKED_AFTER_REFRESH_RETRIES:
+                        if recently and revoked_retries < REVOKED_AFTER_REFRESH_RETRIES:
+                            revoked_retries += 1
+                            exc.retry_after = REVOKED_AFTER_REFRESH_DELAY_SECONDS
+                            raise _RetryableError(exc) from None
+                        if recently or refreshed or not self.tokens.can_refresh:
                             raise
-                        revoked_retries += 1
-                        exc.retry_after = REVOKED_AFTER_REFRESH_DELAY_SECONDS
+                        # A revoked access token may come with a live refresh token (LinkedIn can
+                        # revoke either); one refresh tells, and fails with a sign-in hint if not.
+                        logger.warning("LinkedIn reports the access token revoked; trying one refresh")
+                        self.tokens.refresh(failed_token=token)
+                        refreshed = True
                         raise _RetryableError(exc) from None
                     except NotFoundError as exc:
                         if time.monotonic() - started >= retry_not_found_seconds:

@@ -219,6 +219,8 @@ def error_from_response(response: requests.Response) -> LinkedInError:
         message += f": {scrub_text(remote_message)}"
     if error_class is UnsupportedVersionError:
         message += "; set api_version to an active LinkedIn-Version (YYYYMM)"
+    elif issubclass(error_class, AuthenticationError):
+        message += "; if it persists, run `linkedin-audiences auth login` to sign in again"
 
     trace = {name: response.headers[name] for name in _TRACE_HEADERS if name in response.headers}
     request = response.request

@@ -15,6 +15,7 @@ from target_linkedin_audiences.connection import Connection, open_connection, re
 from target_linkedin_audiences.delivery import JsonlWriter, RunContext
 from target_linkedin_audiences.detection import detect_segment
 from target_linkedin_audiences.errors import EXIT_INPUT, ConfigError, LinkedInError, TargetError
+from target_linkedin_audiences.heartbeat import TokenHeartbeat, start_run_token_checks
 from target_linkedin_audiences.ledger import Ledger
 from target_linkedin_audiences.members import MemberMapper
 from target_linkedin_audiences.metrics import MIN_SERVABLE_AUDIENCE, metrics_from_segment, sent_match_rate
@@ -48,6 +49,7 @@ class TargetLinkedInAudiences(Target):
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
         self.connection: Connection | None = None
+        self.token_heartbeat: TokenHeartbeat | None = None
         self._plans: dict[str, SegmentPlan] = {}
         self.account_urn: str | None = None
         validate_batch_size(self.config.get("batch_size_rows", 5000))
@@ -74,6 +76,8 @@ class TargetLinkedInAudiences(Target):
             return RunContext(client=None, segments=None, rejects=rejects, dry_run_writer=dry_run_writer)
 
         self.connection = open_connection(config)
+        # Before stdin is read: a dead refresh token ends the run here, with no state.
+        self.token_heartbeat = start_run_token_checks(self.connection, config)
         if self.connection.account_urn is None:
             raise ConfigError("ad_account_id is required: the sponsored ad account that owns the segments")
         if not self.connection.source_platform:
@@ -241,6 +245,9 @@ class TargetLinkedInAudiences(Target):
 
     def close(self) -> None:
         """Flush files and stop the embedded sandbox; safe to call more than once."""
+        if self.token_heartbeat is not None:
+            self.token_heartbeat.stop()
+            self.token_heartbeat = None
         run = getattr(self, "run", None)
         if run is not None:
             run.close()
