@@ -9,7 +9,7 @@ import typing as t
 import uuid
 
 from singer_sdk import Target
-from singer_sdk.exceptions import InvalidInputLine, RecordsWithoutSchemaException
+from singer_sdk.exceptions import InvalidInputLine, MissingKeyPropertiesError, RecordsWithoutSchemaException
 
 from target_linkedin_audiences.connection import Connection, open_connection, resolve_account_urn
 from target_linkedin_audiences.delivery import JsonlWriter, RunContext
@@ -264,7 +264,7 @@ class TargetLinkedInAudiences(Target):
         except TargetError as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400 (the message is the whole report)
             sys.exit(exc.exit_code)
-        except (InvalidInputLine, RecordsWithoutSchemaException) as exc:
+        except (InvalidInputLine, RecordsWithoutSchemaException, MissingKeyPropertiesError) as exc:
             cls.logger.error("Invalid Singer input: %s", exc)  # noqa: TRY400
             sys.exit(EXIT_INPUT)
 
