@@ -22,7 +22,7 @@ EXIT_REMOVAL_GUARD = 6
 EXIT_INTERRUPTED = 130
 
 _EMAIL_PATTERN = re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+")
-# Headers LinkedIn asks integrators to quote when they report a server error.
+# Headers LinkedIn's docs request in reports of a server error.
 _TRACE_HEADERS = ("x-li-uuid", "x-li-request-id", "x-li-fabric")
 
 

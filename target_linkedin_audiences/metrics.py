@@ -108,7 +108,7 @@ def metrics_from_segment(segment: t.Mapping[str, t.Any]) -> SegmentMetrics:
             destination = candidate
             break
 
-    # Some vendors report status at the root; LinkedIn's FAQ says to read the destination's.
+    # Some vendors report status at the root, but LinkedIn's FAQ points to the destination's.
     status = destination.get("status") or segment.get("status")
     return SegmentMetrics(
         segment_id=str(segment.get("id", "")),

@@ -19,9 +19,9 @@ if t.TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SEGMENTS_PATH = "/rest/dmpSegments"
-# LinkedIn asks for a wait of at least 5 seconds between creating a segment and writing to it.
+# LinkedIn's docs require a wait of at least 5 seconds between creating a segment and writing to it.
 CREATE_TO_WRITE_DELAY_SECONDS = 5.0
-# A new segment can still answer 404 for a minute or two, so member writes retry 404 that long.
+# A new segment can still return 404 for a minute or two, so member writes retry 404 that long.
 NEW_SEGMENT_NOT_FOUND_RETRY_SECONDS = 120.0
 MEMBER_PATHS = {"USER": "users", "COMPANY": "companies"}
 
@@ -60,8 +60,8 @@ class SegmentService:
             ("sourceSegmentId", encode_value(source_segment_id)),
         ]
         for element in self.client.find_all(SEGMENTS_PATH, params):
-            # LinkedIn filters by key server-side; the type is checked here because a key could
-            # have been reused for a segment of the other type by hand.
+            # LinkedIn filters by key on the server. The type is checked here too, because someone
+            # may have reused the key by hand for a segment of the other type.
             if element.get("type") == segment_type and element.get("sourceSegmentId", source_segment_id) == source_segment_id:
                 return element
         return None
