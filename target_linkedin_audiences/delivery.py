@@ -159,6 +159,9 @@ class RunContext:
 
     def state_blocker(self) -> str | None:
         """Return why STATE must not be emitted now, or None when it may be."""
+        if self.dry_run:
+            # Nothing was delivered, so a tap must not move its bookmark past these records.
+            return "dry run: nothing was delivered to LinkedIn"
         with self._lock:
             if self._terminating_signal is not None:
                 return f"termination signal {self._terminating_signal} arrived"

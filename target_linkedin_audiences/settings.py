@@ -197,12 +197,12 @@ def default_ledger_path(environ: t.Mapping[str, str]) -> str:
 def validate_removal_fraction(value: t.Any) -> float:
     # singer-sdk reads JSON numbers with a fraction as Decimal.
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)) or not 0 <= value <= 1:
-        raise ConfigError(f"max_removal_fraction must be a number from 0 to 1, got {value!r}")
+        raise ConfigError(f"max_removal_fraction must be a number from 0 to 1, got {value}")
     return float(value)
 
 
 def validate_batch_size(value: t.Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_BATCH_SIZE:
-        msg = f"batch_size_rows must be a whole number from 1 to {MAX_BATCH_SIZE} (LinkedIn's cap), got {value!r}"
+        msg = f"batch_size_rows must be a whole number from 1 to {MAX_BATCH_SIZE} (LinkedIn's cap), got {value}"
         raise ConfigError(msg)
     return value

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import typing as t
 import uuid
 
+import click
 from singer_sdk import Target
-from singer_sdk.exceptions import InvalidInputLine, MissingKeyPropertiesError, RecordsWithoutSchemaException
+from singer_sdk.exceptions import (
+    ConfigValidationError,
+    InvalidInputLine,
+    MissingKeyPropertiesError,
+    RecordsWithoutSchemaException,
+)
 
 from target_linkedin_audiences.connection import Connection, open_connection, resolve_account_urn
 from target_linkedin_audiences.delivery import JsonlWriter, RunContext
 from target_linkedin_audiences.detection import detect_segment
-from target_linkedin_audiences.errors import EXIT_INPUT, ConfigError, LinkedInError, TargetError
+from target_linkedin_audiences.errors import EXIT_CONFIG, EXIT_INPUT, ConfigError, LinkedInError, TargetError
 from target_linkedin_audiences.heartbeat import TokenHeartbeat, start_run_token_checks
 from target_linkedin_audiences.ledger import Ledger
 from target_linkedin_audiences.members import MemberMapper
@@ -234,7 +241,7 @@ class TargetLinkedInAudiences(Target):
                 metrics.segment_id, metrics.name, metrics.segment_type, metrics.status, metrics.input_count,
                 metrics.matched_count, linkedin_rate, own_rate, metrics.audience_size,
                 "yes" if metrics.ready_to_serve else "no",
-                f" ({metrics.not_ready_reason})" if metrics.not_ready_reason else "",
+                f" because {metrics.not_ready_reason}" if metrics.not_ready_reason else "",
             )
             if touch.removals and metrics.audience_size is not None and metrics.audience_size < MIN_SERVABLE_AUDIENCE:
                 logger.warning(
@@ -257,6 +264,17 @@ class TargetLinkedInAudiences(Target):
     # Command line
 
     @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
+        """Read `--config`, turning a missing or malformed file into a usage error (exit 2)."""
+        try:
+            return super().cb_config(ctx, param, value)
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise click.BadParameter(f"config file not found: {exc}") from None
+        except ValueError as exc:
+            # json and simplejson decode errors are ValueErrors; their text names the position.
+            raise click.BadParameter(f"config file is not valid JSON ({exc})") from None
+
+    @classmethod
     def invoke(cls, **kwargs: t.Any) -> None:  # type: ignore[override]
         """Run the target, turning known failures into one error line and a distinct exit code."""
         try:
@@ -264,9 +282,22 @@ class TargetLinkedInAudiences(Target):
         except TargetError as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400 (the message is the whole report)
             sys.exit(exc.exit_code)
+        except ConfigValidationError as exc:
+            for error in exc.errors:
+                cls.logger.error("Invalid setting: %s", _hide_secret_values(error))  # noqa: TRY400
+            sys.exit(EXIT_CONFIG)
         except (InvalidInputLine, RecordsWithoutSchemaException, MissingKeyPropertiesError) as exc:
             cls.logger.error("Invalid Singer input: %s", exc)  # noqa: TRY400
             sys.exit(EXIT_INPUT)
+
+
+def _hide_secret_values(error: str) -> str:
+    """Keep a config validation error's setting name but drop the value of a secret setting."""
+    for name, schema in CONFIG_SCHEMA["properties"].items():
+        if schema.get("secret") and name in error:
+            return f"{name} has an invalid value (not shown, because the setting is secret)"
+    # singer-sdk reads JSON numbers with a fraction as Decimal; show them as written.
+    return re.sub(r"Decimal\('([^']*)'\)", r"\1", error)
 
 
 def _percent(rate: float | None) -> str:
