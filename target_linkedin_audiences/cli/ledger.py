@@ -54,7 +54,7 @@ def _open_ledger(config: t.Mapping[str, t.Any]) -> Ledger:
 def _iso(epoch_seconds: float | None) -> str | None:
     if epoch_seconds is None:
         return None
-    return datetime.datetime.fromtimestamp(epoch_seconds, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.datetime.fromtimestamp(epoch_seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @ledger.command("show")
