@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -14,6 +15,7 @@ REDACTED = "[REDACTED]"
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 SECRET_FORM_FIELDS = {"client_secret", "code", "refresh_token", "access_token", "token", "oauth2_access_token"}
 NAME_FIELDS = {"firstName", "lastName"}
+EMAIL_SHAPE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 ELEMENT_FIELDS = USER_FIELDS | COMPANY_FIELDS
 
 
@@ -40,7 +42,7 @@ def redact_body(mimetype: str, data: bytes, summary: Any = None) -> Any:
         return None
     if mimetype == "application/json":
         try:
-            return _redact_json(json.loads(data))
+            return redact_json(json.loads(data))
         except ValueError:
             return f"[{len(data)} bytes of invalid JSON, not logged]"
     if mimetype == "application/x-www-form-urlencoded":
@@ -49,10 +51,27 @@ def redact_body(mimetype: str, data: bytes, summary: Any = None) -> Any:
     return f"[{len(data)} bytes of {mimetype or 'unknown type'}, not logged]"
 
 
-def _redact_json(body: Any) -> Any:
-    if not isinstance(body, dict) or not isinstance(body.get("elements"), list):
-        return body
-    return {**body, "elements": [_redact_element(element) for element in body["elements"]]}
+def redact_json(body: Any) -> Any:
+    """Return a parsed JSON body with member elements redacted and no email-shaped string left.
+
+    The elements of a BATCH_CREATE lose names and invalid identifiers. Any other string that
+    looks like an email address, in a body of any shape, is replaced too, so a plaintext email
+    sent by mistake (as a title, an email domain, or in a malformed body) never lands in the log.
+    """
+    if isinstance(body, dict) and isinstance(body.get("elements"), list):
+        body = {**body, "elements": [_redact_element(element) for element in body["elements"]]}
+    return _mask_emails(body)
+
+
+def _mask_emails(value: Any) -> Any:
+    if isinstance(value, str):
+        # The substring test keeps the regex off the common case.
+        return REDACTED if "@" in value and EMAIL_SHAPE.search(value) else value
+    if isinstance(value, dict):
+        return {name: _mask_emails(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_mask_emails(item) for item in value]
+    return value
 
 
 def _redact_element(element: Any) -> Any:
