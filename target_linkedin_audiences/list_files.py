@@ -121,7 +121,7 @@ class ListFileReport:
         for header, tally in self.blanked.items():
             found.append(
                 f"column {header!r} has {_count_noun(tally.count, 'invalid value')}, written as blank "
-                f"(lines {_lines_text(tally)})"
+                f"({lines_text(tally)})"
             )
         return found
 
@@ -154,9 +154,12 @@ def _count_noun(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-def _lines_text(tally: LineTally) -> str:
+def lines_text(tally: LineTally) -> str:
+    """Name the line numbers of a tally: "line 7", or "lines 7, 9, ..." when there are more."""
     text = ", ".join(str(line) for line in tally.lines)
-    return text + (", ..." if tally.count > len(tally.lines) else "")
+    if tally.count > len(tally.lines):
+        return f"lines {text}, ..."
+    return f"{'line' if len(tally.lines) == 1 else 'lines'} {text}"
 
 
 def _check_header(

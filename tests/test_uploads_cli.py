@@ -197,8 +197,8 @@ def test_upload_text_output(config_path, tmp_path):
     assert "Rows read        352" in result.stdout
     assert "Rows written     350" in result.stdout
     assert "Rows skipped     2" in result.stdout
-    assert "invalid_email: 1 (lines 352): invalid email in column 'Email'" in result.stdout
-    assert "duplicate: 1 (lines 353): the same member as an earlier row" in result.stdout
+    assert "invalid_email: 1 (line 352): invalid email in column 'Email'" in result.stdout
+    assert "duplicate: 1 (line 353): the same member as an earlier row" in result.stdout
     assert "email <- 'Email'" in result.stdout
     assert "not-an-email" not in result.output
 

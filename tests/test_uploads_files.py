@@ -301,7 +301,7 @@ def test_invalid_optional_value_is_left_blank():
 
     assert [row["country"] for row in rows] == ["", "FR"]
     assert report.blanked["country"].lines == [2]
-    assert "column 'country' has 1 invalid value, written as blank (lines 2)" in report.warnings()
+    assert "column 'country' has 1 invalid value, written as blank (line 2)" in report.warnings()
 
 
 def test_company_row_without_identifier_is_skipped():

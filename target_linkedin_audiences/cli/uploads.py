@@ -13,7 +13,7 @@ from target_linkedin_audiences.cli.common import build_config, connected, connec
 from target_linkedin_audiences.cli.output import count_text, csv_text, format_option, json_text
 from target_linkedin_audiences.cli.segments import account_option, resolve_account
 from target_linkedin_audiences.errors import EXIT_INPUT
-from target_linkedin_audiences.list_files import TooFewRowsError
+from target_linkedin_audiences.list_files import TooFewRowsError, lines_text
 from target_linkedin_audiences.uploads import LIST_SEGMENT_TYPES, UploadResult, run_replace, run_upload
 
 if t.TYPE_CHECKING:
@@ -275,9 +275,7 @@ def _report_text(report: ListFileReport) -> str:
         line("Rows skipped", count_text(report.rows_skipped)),
     ]
     for reason, tally in sorted(report.skipped.items(), key=lambda item: -item[1].count):
-        where = ", ".join(str(number) for number in tally.lines)
-        more = ", ..." if tally.count > len(tally.lines) else ""
-        lines.append(f"  {reason}: {count_text(tally.count)} (lines {where}{more}): {tally.detail}")
+        lines.append(f"  {reason}: {count_text(tally.count)} ({lines_text(tally)}): {tally.detail}")
     if report.blank_lines:
         lines.append(line("Blank lines", count_text(report.blank_lines)))
     if report.kind == "USER":
