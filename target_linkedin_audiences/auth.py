@@ -14,6 +14,7 @@ import threading
 import time
 import typing as t
 
+import backoff
 import requests
 
 from target_linkedin_audiences.errors import (
@@ -26,6 +27,8 @@ from target_linkedin_audiences.errors import (
 logger = logging.getLogger(__name__)
 
 LOGIN_HINT = "run `linkedin-audiences auth login` to sign in again"
+# Attempts of one token endpoint call when the OAuth server does not answer or answers 5xx.
+OAUTH_MAX_ATTEMPTS = 4
 # Scopes of the consent flow: ad accounts, DMP segments, and the profile for the `/v2/me` heartbeat.
 DEFAULT_SCOPES = ("r_ads", "rw_dmp_segments", "r_basicprofile")
 REQUIRED_SCOPE = "rw_dmp_segments"
@@ -70,6 +73,13 @@ class TokenSet:
             refresh_token_expires_at=issued_at + refresh_expires_in if refresh_expires_in else None,
             scope=body.get("scope"),
         )
+
+
+def _log_oauth_retry(details: dict) -> None:
+    logger.warning(
+        "Retrying the LinkedIn OAuth call after %s (attempt %d of %d) in %.1f s",
+        details.get("exception"), details["tries"] + 1, OAUTH_MAX_ATTEMPTS, details["wait"],
+    )
 
 
 class OAuthClient:
@@ -132,13 +142,36 @@ class OAuthClient:
             {"client_id": self.client_id, "client_secret": self._client_secret, "token": token},
         )
 
-    def _post_form(self, path: str, form: dict[str, str]) -> dict[str, t.Any]:
+    def _post_with_retries(self, path: str, form: dict[str, str]) -> requests.Response:
+        """POST the form, retrying a timeout, a dropped connection or a 5xx a few times.
+
+        A code is single use, so an exchange is retried only when no response arrived at all.
+        """
         url = self.oauth_base_url + path
-        try:
-            response = self._session.post(url, data=form, timeout=self._timeout)
-        except requests.RequestException as exc:
-            msg = f"could not reach the LinkedIn OAuth server at {self.oauth_base_url}: {type(exc).__name__}"
-            raise TransportError(msg, method="POST", path=path) from None
+        retry_server_errors = form.get("grant_type") != "authorization_code"
+        response: requests.Response | None = None
+        for attempt in backoff.retry_context(
+            TransportError,
+            backoff.expo,
+            max_tries=OAUTH_MAX_ATTEMPTS,
+            jitter=backoff.full_jitter,
+            on_backoff=_log_oauth_retry,
+            logger=None,
+        ):
+            with attempt:
+                try:
+                    response = self._session.post(url, data=form, timeout=self._timeout)
+                except requests.RequestException as exc:
+                    msg = f"could not reach the LinkedIn OAuth server at {self.oauth_base_url}: {type(exc).__name__}"
+                    raise TransportError(msg, method="POST", path=path) from None
+                if retry_server_errors and response.status_code >= 500:
+                    msg = f"LinkedIn OAuth {path} returned HTTP {response.status_code}"
+                    raise TransportError(msg, status=response.status_code, method="POST", path=path)
+        assert response is not None  # retry_context returns only after a successful attempt
+        return response
+
+    def _post_form(self, path: str, form: dict[str, str]) -> dict[str, t.Any]:
+        response = self._post_with_retries(path, form)
 
         try:
             body = response.json()

@@ -21,7 +21,14 @@ from singer_sdk.exceptions import (
 from target_linkedin_audiences.connection import Connection, open_connection, resolve_account_urn
 from target_linkedin_audiences.delivery import JsonlWriter, RunContext
 from target_linkedin_audiences.detection import detect_segment
-from target_linkedin_audiences.errors import EXIT_CONFIG, EXIT_INPUT, ConfigError, LinkedInError, TargetError
+from target_linkedin_audiences.errors import (
+    EXIT_CONFIG,
+    EXIT_INPUT,
+    ConfigError,
+    LinkedInError,
+    RemovalGuardError,
+    TargetError,
+)
 from target_linkedin_audiences.heartbeat import TokenHeartbeat, start_run_token_checks
 from target_linkedin_audiences.ledger import Ledger
 from target_linkedin_audiences.members import MemberMapper
@@ -197,9 +204,33 @@ class TargetLinkedInAudiences(Target):
         """
         for sink in self.run.sinks:
             self.drain_one(sink)
+        if self.run.malformed_lines:
+            # An unreadable line may hold a member the source still has; removing it would be wrong.
+            msg = (
+                f"mirror sync removed nobody: {self.run.malformed_lines} input lines could not be read, so "
+                "absent members cannot be told from unreadable ones; see the reject file, fix the input "
+                "and run again"
+            )
+            raise RemovalGuardError(msg)
+
         latest_by_segment = {sink.plan.source_segment_id: sink for sink in self.run.sinks}
+        incomplete = []
         for sink in latest_by_segment.values():
+            invalid_records = sink.stats.skipped["schema_invalid"]
+            if invalid_records:
+                logger.warning(
+                    "Mirror sync removes nobody from stream '%s': %d records failed schema validation",
+                    sink.stream_name, invalid_records,
+                )
+                incomplete.append(sink.stream_name)
+                continue
             sink.remove_absent_members(self._max_removal_fraction)
+        if incomplete:
+            msg = (
+                f"mirror sync removed nobody from {', '.join(repr(name) for name in incomplete)}, because "
+                "records failed schema validation; see the reject file, fix the input and run again"
+            )
+            raise RemovalGuardError(msg)
 
     def _reject_malformed_line(self, line_number: int, reason: str) -> None:
         self.run.malformed_lines += 1
