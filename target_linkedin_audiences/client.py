@@ -15,6 +15,7 @@ import typing as t
 from urllib.parse import quote
 
 import backoff
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -181,7 +182,11 @@ class LinkedInClient:
             restli_method="BATCH_CREATE",
             retry_not_found_seconds=retry_not_found_seconds,
         )
-        results = response.json().get("elements")
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            body = response.json()
+        results = body.get("elements") if isinstance(body, dict) else None
         if not isinstance(results, list) or len(results) != len(elements):
             msg = (
                 f"LinkedIn answered a batch of {len(elements)} elements with "
@@ -320,6 +325,10 @@ class LinkedInClient:
             data = query
         elif query:
             url = f"{url}?{query}"
+        if json_body is not None:
+            # orjson serialises a 5,000-member body several times faster than requests' own json=.
+            headers["Content-Type"] = "application/json"
+            data = orjson.dumps(json_body)
 
         with self._stats_lock:
             self.request_count += 1
@@ -328,13 +337,12 @@ class LinkedInClient:
                 http_method,
                 url,
                 headers=headers,
-                json=json_body,
                 data=data,
                 files=files,
                 timeout=self.timeout_seconds,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            msg = f"no response from LinkedIn ({type(exc).__name__})"
+            msg = f"no response from LinkedIn: {type(exc).__name__}"
             raise TransportError(msg, method=method, path=path) from None
 
         if response.status_code >= 400:
