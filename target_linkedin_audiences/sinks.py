@@ -3,17 +3,24 @@
 Batches are kept per action (ADD, REMOVE) and keyed by the member's hashed identifier, so a member
 seen twice before its batch leaves is sent once, with its last action. A batch is sent as soon as
 it holds `batch_size_rows` members, so every request but the last of a (segment, action) is full.
-The SDK's drain at the end of the input, at `batch_max_age_seconds` or on a schema change sends the
-rest, and only then may the target emit STATE.
+Full batches go to a sender thread, so reading goes on while LinkedIn answers. The SDK's drain at
+the end of the input, at `batch_max_age_seconds` or on a schema change sends the rest and waits
+for every batch in flight, and only then may the target emit STATE.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import logging
+import math
+import queue
+import threading
 import time
 import typing as t
+from concurrent.futures import Future
 
+from singer_sdk.helpers._typing import get_datelike_property_type
 from singer_sdk.sinks import Sink
 
 from target_linkedin_audiences.errors import BadRequestError, LinkedInError, RemovalGuardError, scrub_text
@@ -36,6 +43,73 @@ REMOVE = "REMOVE"
 # Mapped fields whose record values are personal data; a record key built from them is hashed.
 PERSONAL_FIELDS = frozenset({"email", "googleAid", "firstName", "lastName"})
 MAX_RECORD_KEY_LENGTH = 120
+# Full batches handed to the sender thread and not yet confirmed, including the one being sent.
+# Two keep one request on the wire while the next fills, and bound memory to a few batches.
+MAX_BATCHES_IN_FLIGHT = 2
+
+
+class BatchSender:
+    """Send a sink's batches in order on one daemon thread, at most MAX_BATCHES_IN_FLIGHT at a time.
+
+    Only the thread that submits calls `submit`, `raise_failures` and `wait`; they re-raise the
+    exception of a failed batch there. After a failure the batches queued behind it are dropped
+    unsent, as the run ends at that failure anyway. The thread is a daemon, so a termination
+    signal never waits for a request in flight.
+    """
+
+    def __init__(self, send: t.Callable[[str, dict], None], name: str) -> None:
+        self._send = send
+        self._queue: queue.SimpleQueue[tuple[Future, str, dict] | None] = queue.SimpleQueue()
+        self._in_flight: collections.deque[tuple[Future, int]] = collections.deque()
+        self._failed = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def elements_in_flight(self) -> int:
+        return sum(size for _, size in self._in_flight)
+
+    def submit(self, action: str, batch: dict) -> None:
+        """Queue a batch, first waiting while MAX_BATCHES_IN_FLIGHT are unconfirmed."""
+        self.raise_failures()
+        while len(self._in_flight) >= MAX_BATCHES_IN_FLIGHT:
+            future, _ = self._in_flight.popleft()
+            future.result()
+        future = Future()
+        self._in_flight.append((future, len(batch)))
+        self._queue.put((future, action, batch))
+
+    def raise_failures(self) -> None:
+        """Forget confirmed batches and re-raise the first failure, if any."""
+        while self._in_flight and self._in_flight[0][0].done():
+            future, _ = self._in_flight.popleft()
+            future.result()
+
+    def wait(self) -> None:
+        """Block until every submitted batch is confirmed; re-raise the first failure."""
+        while self._in_flight:
+            future, _ = self._in_flight.popleft()
+            future.result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, action, batch = item
+            if self._failed:
+                future.set_result(None)
+                continue
+            try:
+                self._send(action, batch)
+            except BaseException as exc:  # noqa: BLE001 - handed to the submitting thread
+                self._failed = True
+                future.set_exception(exc)
+            else:
+                future.set_result(None)
 
 
 class AudienceSink(Sink):
@@ -50,12 +124,23 @@ class AudienceSink(Sink):
         self._mapper = MemberMapper(self.plan.segment_type, self.plan.fields)
         self._pending: dict[str, dict[str, tuple[dict, str]]] = {ADD: {}, REMOVE: {}}
         self._segment: SegmentRef | None = None
+        self._sender: BatchSender | None = None
         self._record_position = 0
         super().__init__(target, stream_name, schema, key_properties)
         self._run.sinks.append(self)
 
         personal_properties = {prop for field, prop in self.plan.fields.items() if field in PERSONAL_FIELDS}
         self._hashed_key_properties = personal_properties.intersection(self.key_properties)
+
+        properties = self.schema.get("properties") or {}
+        self._schema_property_names = frozenset(properties)
+        read_properties = {*self.key_properties, self._delete_field}
+        for prop in self.plan.fields.values():
+            read_properties.update((prop, prop.split(".", 1)[0]))
+        self._timestamp_properties = tuple(
+            prop for prop in sorted(read_properties, key=str)
+            if prop in properties and get_datelike_property_type(properties[prop])
+        )
 
     # SDK hooks
 
@@ -64,6 +149,19 @@ class AudienceSink(Sink):
             return None
         return RecordValidator(self.schema)
 
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
+        # A private singer-sdk hook, overridden for speed: the SDK parses every date, time and
+        # date-time column of every record into Python objects, but only the properties this
+        # sink reads (mapped fields, key properties, the delete field) can reach an output.
+        # Records with properties outside the schema take the SDK's path, which logs them once.
+        if schema is not self.schema or not self._schema_property_names.issuperset(record):
+            super()._parse_timestamps_in_record(record, schema, treatment)
+            return
+        read = {prop: record[prop] for prop in self._timestamp_properties if prop in record}
+        if read:
+            super()._parse_timestamps_in_record(read, schema, treatment)
+            record.update(read)
+
     def _get_context(self, record: dict) -> dict:
         # The SDK strips `_sdc_deleted_at` from the record right after this hook (unless
         # add_record_metadata is on), so the delete flag is read here.
@@ -71,7 +169,10 @@ class AudienceSink(Sink):
 
     @property
     def current_size(self) -> int:
-        return len(self._pending[ADD]) + len(self._pending[REMOVE])
+        # Batches in flight count too: the SDK drains, and so waits for them, only when this is
+        # not 0, and it writes STATE after draining.
+        in_flight = self._sender.elements_in_flight if self._sender is not None else 0
+        return len(self._pending[ADD]) + len(self._pending[REMOVE]) + in_flight
 
     @property
     def is_full(self) -> bool:
@@ -107,17 +208,33 @@ class AudienceSink(Sink):
             self.stats.removals_requested += 1
 
         if len(batch) >= self.max_size:
-            self._send(action, batch)
             self._pending[action] = {}
+            self._send_in_background(action, batch)
 
     def process_batch(self, context: dict) -> None:
         for action in (ADD, REMOVE):
             batch = self._pending[action]
             if batch:
-                self._send(action, batch)
                 self._pending[action] = {}
+                self._send_in_background(action, batch)
+        if self._sender is not None:
+            self._sender.wait()
+
+    def clean_up(self) -> None:
+        if self._sender is not None:
+            self._sender.close()
+            self._sender = None
+        super().clean_up()
 
     # Sending
+
+    def _send_in_background(self, action: str, batch: dict[str, tuple[dict, str]]) -> None:
+        if self._run.dry_run:
+            self._send(action, batch)
+            return
+        if self._sender is None:
+            self._sender = BatchSender(self._send, name=f"sender-{self.stream_name}"[:40])
+        self._sender.submit(action, batch)
 
     def _send(self, action: str, batch: dict[str, tuple[dict, str]]) -> None:
         elements = [{**element, "action": action} for element, _ in batch.values()]
@@ -234,7 +351,8 @@ class AudienceSink(Sink):
                 f"mirror sync would remove {len(absent)} of {held} members ({share:.0%}) from segment "
                 f"{segment.id} ('{segment.name}', stream '{self.stream_name}'), more than "
                 f"max_removal_fraction {max_removal_fraction:g}; nothing was removed. If the source really "
-                f"lost those members, run again with max_removal_fraction set to at least {share:.2f}"
+                f"lost those members, run again with max_removal_fraction set to at least "
+                f"{math.ceil(share * 100) / 100:.2f}"
             )
             raise RemovalGuardError(msg)
 
@@ -243,7 +361,7 @@ class AudienceSink(Sink):
             self._send(REMOVE, {key: (element, "mirror-removal") for key, element in chunk})
         ledger.mark_complete(segment.id, self._run.run_id)
         if absent:
-            logger.info("Mirror sync removed %d absent members from segment %s", len(absent), segment.id)
+            logger.info("Mirror sync: absent members removed from segment %s: %d", segment.id, len(absent))
         return len(absent)
 
     def _write_dry_run(self, action: str, elements: list[dict]) -> None:
@@ -312,7 +430,9 @@ class AudienceSink(Sink):
         for prop in self.key_properties:
             value = record.get(prop)
             text = "" if value is None else str(value)[:1000]
-            if prop in self._hashed_key_properties:
+            # A key holds personal data when it is a mapped personal field, or when it merely
+            # contains an email, as in an export whose columns are shifted.
+            if prop in self._hashed_key_properties or "@" in text:
                 text = "sha256:" + hashlib.sha256(text.strip().lower().encode("utf-8", "replace")).hexdigest()[:16]
             parts.append(text)
         return "|".join(parts)[:MAX_RECORD_KEY_LENGTH]

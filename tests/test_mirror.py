@@ -222,3 +222,16 @@ def test_ledger_show_and_verify(sandbox, sandbox_token, tmp_path):
     missing = ledger_cli("ledger", "verify", "--config", str(config_path), "--format", "json")
     assert missing.returncode == 1
     assert json.loads(missing.stdout)["segments"][0]["finding"].startswith("missing on LinkedIn")
+
+
+def test_guard_advice_rounds_up(sandbox, sandbox_token, tmp_path):
+    config = mirror_config(sandbox, sandbox_token, tmp_path)
+    first = contacts(17)
+    assert run_target(config, singer_lines("contacts", SCHEMA, first), tmp_path).returncode == 0
+
+    tripped = run_target(config, singer_lines("contacts", SCHEMA, first[:10]), tmp_path)
+    assert tripped.returncode == 6
+    assert "set to at least 0.42" in tripped.stderr
+
+    allowed = run_target(dict(config, max_removal_fraction=0.42), singer_lines("contacts", SCHEMA, first[:10]), tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
