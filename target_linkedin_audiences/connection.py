@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import signal
+import subprocess
+import sys
 import typing as t
 from pathlib import Path
 
@@ -58,6 +61,85 @@ class Connection:
             self.sandbox = None
 
 
+class ChildProcessSandbox:
+    """The embedded sandbox, served by a child Python process on a free loopback port.
+
+    In a thread of this process the sandbox's per-element work (validation, SQLite, the request
+    log) would share the GIL with the target's reading and mapping. In a child process it runs
+    on another core. The child stops when `stop()` closes its stdin, or when this process dies.
+    """
+
+    def __init__(self, db_path: str | Path) -> None:
+        # The only product import of the sandbox: the code that starts it.
+        from target_linkedin_audiences import sandbox
+
+        self.db_path = Path(db_path)
+        self.client_id = sandbox.CLIENT_ID
+        self.client_secret = sandbox.CLIENT_SECRET
+        self.default_account_id = sandbox.SandboxServer.default_account_id
+        self._settings = sandbox.SandboxSettings()
+        self._process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> ChildProcessSandbox:
+        """Start the child and wait for the URL it serves on; return self."""
+        command = [sys.executable, "-c", CHILD_SANDBOX_COMMAND, str(self.db_path)]
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self._process.stdout is not None
+        url = self._process.stdout.readline().decode("ascii", "replace").strip()
+        if not url.startswith("http://"):
+            self.stop()
+            msg = f"the embedded sandbox did not start (database {self.db_path}); see the errors above"
+            raise ConfigError(msg)
+        self.url = url
+        return self
+
+    def issue_token(self) -> dict:
+        """Write a token pair for the demo member into the sandbox database and return it."""
+        from target_linkedin_audiences.sandbox import issue_token_offline
+
+        return issue_token_offline(
+            self.db_path, self._settings.access_token_ttl_seconds, self._settings.refresh_token_ttl_seconds
+        )
+
+    def stop(self) -> None:
+        """Stop the child and wait for it; safe to call twice."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            logger.warning("The embedded sandbox did not stop within 10 s; killing it")
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+CHILD_SANDBOX_COMMAND = (
+    "import sys; from target_linkedin_audiences.connection import serve_embedded_sandbox; "
+    "serve_embedded_sandbox(sys.argv[1])"
+)
+
+
+def serve_embedded_sandbox(db_path: str) -> None:
+    """Serve the sandbox for a parent process: print its URL, then serve until stdin closes."""
+    from target_linkedin_audiences.sandbox import SandboxServer
+
+    # Ctrl-C reaches the whole process group; the parent decides when the sandbox stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server = SandboxServer(db_path=db_path).start()
+    try:
+        sys.stdout.write(server.url + "\n")
+        sys.stdout.flush()
+        sys.stdin.buffer.read()
+    finally:
+        server.stop()
+
+
 def resolve_account_urn(value: t.Any) -> str:
     try:
         return account_urn(value)
@@ -90,10 +172,7 @@ def open_connection(config: t.Mapping[str, t.Any], *, require_token: bool = True
     sandbox = None
 
     if config.get("sandbox"):
-        # The only product import of the sandbox: the code that starts it.
-        from target_linkedin_audiences.sandbox import SandboxServer
-
-        sandbox = SandboxServer(db_path=config.get("sandbox_db_path") or DEFAULT_SANDBOX_DB_PATH)
+        sandbox = ChildProcessSandbox(config.get("sandbox_db_path") or DEFAULT_SANDBOX_DB_PATH)
         sandbox.start()
         api_base_url = oauth_base_url = sandbox.url
         client_id = client_id or sandbox.client_id
