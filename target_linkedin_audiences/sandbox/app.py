@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+import orjson
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
@@ -228,7 +229,7 @@ class SandboxApp:
             request.path,
             redaction.redact_query(request.environ.get("QUERY_STRING", "")),
             json.dumps(redaction.redact_headers(request.headers)),
-            json.dumps(body) if body is not None else None,
+            _dump_json(body) if body is not None else None,
             status,
         ]
         with self.store.transaction() as db:
@@ -238,6 +239,14 @@ class SandboxApp:
             )
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.debug("%s %s -> %s in %.0f ms", request.method, request.path, status, elapsed_ms)
+
+
+def _dump_json(value: Any) -> str:
+    """Serialise with orjson, falling back to json for what orjson rejects (integers over 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def _limited_request(environ: dict[str, Any]) -> Request:

@@ -6,9 +6,10 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from werkzeug.wrappers import Response
 
-from target_linkedin_audiences.sandbox import matching
+from target_linkedin_audiences.sandbox import matching, redaction
 from target_linkedin_audiences.sandbox.errors import THROTTLED, ApiError, json_response
 from target_linkedin_audiences.sandbox.segments import load_segment_for_members, record_input
 from target_linkedin_audiences.sandbox.validation import ElementError, validate_element
@@ -67,6 +68,10 @@ def _apply_batch(ctx: Context, segment: sqlite3.Row, kind: str) -> Response:
 
     results: list[dict[str, Any]] = []
     received = matched = 0
+    # Valid elements are written in runs of one action, each run with one executemany, so the
+    # order of ADDs and REMOVEs within the request is kept.
+    run_action: str | None = None
+    run_rows: list[tuple] = []
     for index, element in enumerate(elements):
         try:
             validate_element(kind, element)
@@ -78,13 +83,46 @@ def _apply_batch(ctx: Context, segment: sqlite3.Row, kind: str) -> Response:
             })
             continue
 
-        is_matched = apply_member(ctx.db, segment["id"], kind, element, ctx.settings.match_percentage)
+        action = "REMOVE" if element.get("action", "ADD") == "REMOVE" else "ADD"
+        if action != run_action:
+            _write_members(ctx.db, run_action, run_rows)
+            run_action, run_rows = action, []
+        row, is_matched = member_row(segment["id"], kind, element, ctx.settings.match_percentage)
+        run_rows.append(row)
         received += 1
         matched += int(is_matched)
         results.append({"status": 201})
+    _write_members(ctx.db, run_action, run_rows)
 
     record_input(ctx.db, segment, received, matched, ctx.now)
+    # The log keeps the redacted body built from the parsed one, instead of parsing it again.
+    ctx.log_body = redaction.redact_json(body)
     return json_response({"elements": results})
+
+
+def member_row(segment_id: int, kind: str, element: dict, match_percentage: int) -> tuple[tuple, bool]:
+    """Return the members-table row of one valid element and whether it matches."""
+    identifier = matching.primary_identifier(kind, element)
+    is_matched = matching.is_match(identifier, match_percentage)
+    member_key = matching.digest(identifier)
+    fields = {name: value for name, value in element.items() if name != "action"}
+    return (segment_id, member_key, orjson.dumps(fields).decode(), int(is_matched)), is_matched
+
+
+def _write_members(db: sqlite3.Connection, action: str | None, rows: list[tuple]) -> None:
+    """Apply a run of rows of one action: ADD upserts, REMOVE deletes."""
+    if not rows:
+        return
+    if action == "REMOVE":
+        db.executemany(
+            "DELETE FROM members WHERE segment_id = ? AND member_key = ?", [(row[0], row[1]) for row in rows]
+        )
+        return
+    db.executemany(
+        "INSERT INTO members (segment_id, member_key, element, matched) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (segment_id, member_key) DO UPDATE SET element = excluded.element",
+        rows,
+    )
 
 
 def apply_member(db: sqlite3.Connection, segment_id: int, kind: str, element: dict, match_percentage: int) -> bool:
