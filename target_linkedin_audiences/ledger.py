@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -22,6 +23,8 @@ import typing as t
 import orjson
 
 from target_linkedin_audiences.members import COMPANY_IDENTIFYING_FIELDS
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -98,13 +101,41 @@ class Ledger:
 
     def register_segment(
         self, segment_id: str, segment_type: str, segment_name: str, source_segment_id: str, account_urn: str
-    ) -> None:
+    ) -> list[str]:
+        """Record the segment a key maps to; return the ids of older segments it replaces.
+
+        A different segment under the same account, key and type means the old one was deleted
+        on LinkedIn and the target created a new one, so the old rows describe nothing any more.
+        """
         with self._lock:
-            self._connection.execute(
-                "INSERT INTO segments (segment_id, segment_type, segment_name, source_segment_id, account_urn)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (segment_id) DO UPDATE SET segment_name = excluded.segment_name",
-                (segment_id, segment_type, segment_name, source_segment_id, account_urn),
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                replaced = [
+                    row[0]
+                    for row in self._connection.execute(
+                        "SELECT segment_id FROM segments WHERE account_urn = ? AND source_segment_id = ?"
+                        " AND segment_type = ? AND segment_id != ?",
+                        (account_urn, source_segment_id, segment_type, segment_id),
+                    )
+                ]
+                for old_id in replaced:
+                    self._connection.execute("DELETE FROM members WHERE segment_id = ?", (old_id,))
+                    self._connection.execute("DELETE FROM segments WHERE segment_id = ?", (old_id,))
+                self._connection.execute(
+                    "INSERT INTO segments (segment_id, segment_type, segment_name, source_segment_id, account_urn)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (segment_id) DO UPDATE SET segment_name = excluded.segment_name",
+                    (segment_id, segment_type, segment_name, source_segment_id, account_urn),
+                )
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+        if replaced:
+            logger.info(
+                "Ledger: segment %s replaces %s for key %s; the old rows were dropped",
+                segment_id, ", ".join(replaced), source_segment_id,
             )
+        return replaced
 
     def mark_complete(self, segment_id: str, run_id: str) -> None:
         with self._lock:

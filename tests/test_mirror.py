@@ -223,6 +223,13 @@ def test_ledger_show_and_verify(sandbox, sandbox_token, tmp_path):
     assert missing.returncode == 1
     assert json.loads(missing.stdout)["segments"][0]["finding"].startswith("missing on LinkedIn")
 
+    # The next run creates a new segment for the key; the ledger drops the deleted one's rows.
+    assert run_target(config, singer_lines("contacts", SCHEMA, contacts(4)), tmp_path).returncode == 0
+    recovered = ledger_cli("ledger", "verify", "--config", str(config_path), "--format", "json")
+    assert recovered.returncode == 0, recovered.stdout
+    rows = json.loads(recovered.stdout)["segments"]
+    assert [(row["ledger_members"], row["finding"]) for row in rows] == [(4, "consistent")]
+
 
 def test_guard_advice_rounds_up(sandbox, sandbox_token, tmp_path):
     config = mirror_config(sandbox, sandbox_token, tmp_path)
