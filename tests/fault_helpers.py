@@ -16,7 +16,6 @@ import signal
 import sqlite3
 import stat
 import subprocess
-import sys
 import time
 import typing as t
 from pathlib import Path
@@ -32,6 +31,7 @@ from tests.target_helpers import (
     segments_of_account,
     sha256_email,
     singer_lines,
+    start_target,  # noqa: F401 (the fault tests import it from here)
     target_config,
 )
 
@@ -137,34 +137,9 @@ def run_checked(
     timeout: float = 120,
 ) -> TargetRun:
     """Run the target, then assert that none of its outputs contains a secret or a config token."""
-    if isinstance(input_text, bytes):
-        run = run_target_bytes(config, input_text, tmp_path, timeout=timeout)
-    else:
-        run = run_target(config, input_text, tmp_path, timeout=timeout)
+    run = run_target(config, input_text, tmp_path, timeout=timeout)
     collect_and_check(sandbox, config, tmp_path, run.stdout, run.stderr, secrets)
     return run
-
-
-def run_target_bytes(config: dict, input_bytes: bytes, tmp_path: Path, *, timeout: float = 120) -> TargetRun:
-    """Like `run_target`, for input that is not valid UTF-8."""
-    config_path = tmp_path / f"config-{time.monotonic_ns()}.json"
-    config_path.write_text(json.dumps(config))
-    process = subprocess.run(
-        [sys.executable, "-m", "target_linkedin_audiences.target", "--config", str(config_path)],
-        input=input_bytes,
-        capture_output=True,
-        timeout=timeout,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        check=False,
-    )
-    return TargetRun(
-        returncode=process.returncode,
-        stdout=process.stdout.decode("utf-8", "replace"),
-        stderr=process.stderr.decode("utf-8", "replace"),
-        reject_path=Path(config.get("reject_file_path", tmp_path / "rejects.jsonl")),
-        dry_run_path=Path(config.get("dry_run_path", tmp_path / "dry-run.jsonl")),
-    )
 
 
 def collect_and_check(
@@ -221,25 +196,6 @@ def _is_test_input(path: Path) -> bool:
 def sqlite_dump(path: Path) -> str:
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
         return "\n".join(connection.iterdump())
-
-
-# A target in a subprocess that a test can signal
-
-
-def start_target(config: dict, input_text: str, tmp_path: Path) -> subprocess.Popen:
-    config_path = tmp_path / "config-signal.json"
-    config_path.write_text(json.dumps(config))
-    input_path = tmp_path / "input-signal.jsonl"
-    input_path.write_text(input_text)
-    with open(input_path, "rb") as stdin:
-        return subprocess.Popen(
-            [sys.executable, "-m", "target_linkedin_audiences.target", "--config", str(config_path)],
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
 
 
 def wait_for(condition: t.Callable[[], bool], what: str, timeout: float = 30) -> None:

@@ -59,19 +59,22 @@ def target_config(sandbox: t.Any, token: dict, tmp_path: Path, **overrides: t.An
     return config
 
 
+TARGET_COMMAND = [sys.executable, "-m", "target_linkedin_audiences.target"]
+
+
 def run_target(
     config: dict,
-    input_text: str,
+    input_text: str | bytes,
     tmp_path: Path,
     *,
     timeout: float = 120,
 ) -> TargetRun:
-    """Run `target-linkedin-audiences --config ...` with `input_text` on stdin."""
+    """Run `target-linkedin-audiences --config ...` with the input on stdin; bytes go as they are."""
     config_path = tmp_path / f"config-{time.monotonic_ns()}.json"
     config_path.write_text(json.dumps(config))
     process = subprocess.run(
-        [sys.executable, "-m", "target_linkedin_audiences.target", "--config", str(config_path)],
-        input=input_text.encode("utf-8"),
+        [*TARGET_COMMAND, "--config", str(config_path)],
+        input=input_text if isinstance(input_text, bytes) else input_text.encode("utf-8"),
         capture_output=True,
         timeout=timeout,
         cwd=tmp_path,
@@ -85,6 +88,23 @@ def run_target(
         reject_path=Path(config.get("reject_file_path", tmp_path / "rejects.jsonl")),
         dry_run_path=Path(config.get("dry_run_path", tmp_path / "dry-run.jsonl")),
     )
+
+
+def start_target(config: dict, input_text: str, tmp_path: Path) -> subprocess.Popen:
+    """Start the target in the background with the input on stdin, for tests that signal it."""
+    config_path = tmp_path / f"config-{time.monotonic_ns()}.json"
+    config_path.write_text(json.dumps(config))
+    input_path = tmp_path / f"input-{time.monotonic_ns()}.jsonl"
+    input_path.write_text(input_text)
+    with open(input_path, "rb") as stdin:
+        return subprocess.Popen(
+            [*TARGET_COMMAND, "--config", str(config_path)],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
 
 
 def singer_lines(stream: str, schema: dict, records: t.Iterable[dict], *, key_properties: list[str] | None = None, state: dict | None = None) -> str:

@@ -20,9 +20,9 @@ from tests.target_helpers import (
     segment_by_name,
     sha256_email,
     singer_lines,
+    start_target,
     target_config,
 )
-from tests.test_target_signals import start_target
 
 SCHEMA = {
     "type": "object",

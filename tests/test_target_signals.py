@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
 from tests.target_helpers import (
@@ -17,26 +13,11 @@ from tests.target_helpers import (
     segment_by_name,
     sha256_email,
     singer_lines,
+    start_target,
     target_config,
 )
 
 SCHEMA = {"type": "object", "properties": {"email": {"type": "string"}}}
-
-
-def start_target(config: dict, input_text: str, tmp_path) -> subprocess.Popen:
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    input_path = tmp_path / "input.jsonl"
-    input_path.write_text(input_text)
-    with open(input_path, "rb") as stdin:
-        return subprocess.Popen(
-            [sys.executable, "-m", "target_linkedin_audiences.target", "--config", str(config_path)],
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
 
 
 def wait_for_segment_create(sandbox, timeout: float = 30) -> None:
