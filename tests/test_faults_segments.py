@@ -307,9 +307,11 @@ def test_failed_stream_blocks_state_of_all(sandbox, sandbox_token, tmp_path):
     text = contact_input(contacts, state={"b": 11})
     text += singer_lines("leads", CONTACT_SCHEMA, [{"id": str(i), "email": e} for i, e in enumerate(leads)],
                          key_properties=["id"], state={"b": 12})
-    # Batches of 3 leave as soon as they are full, so the contacts segment is created first,
-    # as id 1 (ids restart after a reset), and the leads segment is 2.
-    add_fault(sandbox, method="POST", path="/rest/dmpSegments/2/users", status=503, count=100)
+    # Each stream's batches leave from their own sender thread, so the order in which the target
+    # creates segments is not fixed. The leads segment exists beforehand, under the key the target
+    # looks for, so the fault can name its id.
+    leads_id = create_segment(requests.Session(), sandbox, sandbox_token, "leads", f"leads@{sandbox.default_account_id}")
+    add_fault(sandbox, method="POST", path=f"/rest/dmpSegments/{leads_id}/users", status=503, count=100)
     config = fault_config(sandbox, sandbox_token, tmp_path, max_retry_attempts=2, batch_size_rows=3)
     run = run_checked(sandbox, config, text, tmp_path, secrets=contacts + leads)
 
