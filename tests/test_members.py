@@ -26,6 +26,7 @@ from target_linkedin_audiences.members import (
     normalize_stock_symbol,
     redact_element,
 )
+from target_linkedin_audiences import company_values, normalize
 from target_linkedin_audiences.normalize import classify_email
 
 
@@ -753,3 +754,29 @@ def test_redact_company_element_unchanged():
     element = {"companyName": "Acme", "companyWebsiteDomain": "acme.com", "industries": ["A"]}
 
     assert redact_element(element) == element
+
+
+JUNK_VALUES = [
+    None, 0, -1, 3.5, True, [], ["a@b.com"], {}, {"value": None}, b"bytes", "", " ", "\x00",
+    "a\x00b@example.com", "\ud800", "x" * 10_000_000, "@", "http://", "urn:li:organization:",
+]
+NORMALIZERS = [
+    normalize.clean_text, normalize.hash_email, normalize.canonical_email, normalize.normalize_google_aid,
+    normalize.normalize_country, company_values.normalize_domain, company_values.normalize_email_domain,
+    company_values.normalize_organization_urn, company_values.normalize_page_url,
+    company_values.normalize_stock_symbol, company_values.normalize_postal_code,
+]
+
+
+@pytest.mark.parametrize("normalizer", NORMALIZERS, ids=lambda function: function.__name__)
+def test_normalizers_never_raise_on_junk(normalizer):
+    for value in JUNK_VALUES:
+        result = normalizer(value)
+        assert result is None or isinstance(result, (str, tuple))
+
+
+def test_industries_never_raise_on_junk():
+    for value in JUNK_VALUES:
+        names, had_invalid = company_values.normalize_industries(value)
+        assert names is None or all(isinstance(name, str) for name in names)
+        assert isinstance(had_invalid, bool)
