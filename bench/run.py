@@ -8,9 +8,9 @@ alternating rounds:
   c. the floor: a plain loop that parses, hashes and builds batch bodies (bench/floor.py).
 
 Each timed run is a child process fed from a file; its wall time includes start-up, and its
-peak RSS comes from wait4(). `--paced` instead runs 200,000 members in batches of 1,000 under
-a limit of 120 requests a minute (`--limit`), on both the target and a sandbox served by this
-process, and compares the span of the run's requests with the minimum the limit allows.
+peak RSS comes from wait4(). `--paced` instead runs 200,000 members in batches of 1,000 under a
+limit of 120 requests a minute (`--limit`), set on both the target and a sandbox this process
+serves. It compares the span of the run's requests with the minimum the limit allows.
 
 Usage:
   .venv/bin/python bench/run.py [--sizes 100000 1000000] [--rounds 5 1] [--markdown FILE]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up the project, then run the main job on the embedded sandbox with the sample data:
-# 100 contacts and 1,000 organisations (a few of each marked deleted) go into two DMP segments,
-# and the segments' status and member counts are printed at the end.
+# Set up the project, then run the main job on the embedded sandbox with the sample data.
+# 100 contacts and 1,000 organisations, a few of each marked deleted, go into two DMP segments.
+# The segments' status and member counts are printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -27,7 +27,7 @@ from target_linkedin_audiences.errors import (
 logger = logging.getLogger(__name__)
 
 LOGIN_HINT = "run `linkedin-audiences auth login` to sign in again"
-# Attempts of one token endpoint call when the OAuth server does not answer or answers 5xx.
+# Attempts of one token endpoint call when the OAuth server sends no response or a 5xx.
 OAUTH_MAX_ATTEMPTS = 4
 # Scopes of the consent flow: ad accounts, DMP segments, and the profile for the `/v2/me` heartbeat.
 DEFAULT_SCOPES = ("r_ads", "rw_dmp_segments", "r_basicprofile")

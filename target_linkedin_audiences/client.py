@@ -42,7 +42,7 @@ DEFAULT_OAUTH_BASE_URL = "https://www.linkedin.com"
 # The newest LinkedIn-Version listed by LinkedIn's "Recent Marketing API Changes" page (August 2026).
 DEFAULT_API_VERSION = "202608"
 RESTLI_PROTOCOL_VERSION = "2.0.0"
-# LinkedIn answers 414 above 4 KB of query string; longer queries go in a tunneled POST body.
+# LinkedIn returns 414 above 4 KB of query string, so longer queries go in a tunneled POST body.
 MAX_QUERY_LENGTH = 4000
 # A 65601 (revoked) right after a refresh is sometimes transient, so it is retried a few times.
 REVOKED_AFTER_REFRESH_WINDOW_SECONDS = 60.0
@@ -271,8 +271,8 @@ class LinkedInClient:
                             raise _RetryableError(exc) from None
                         if recently or refreshed or not self.tokens.can_refresh:
                             raise
-                        # A revoked access token may come with a live refresh token (LinkedIn can
-                        # revoke either); one refresh tells, and fails with a sign-in hint if not.
+                        # LinkedIn can revoke the access token alone, so one refresh is tried. If the
+                        # refresh token is dead too, the refresh fails with a sign-in hint.
                         logger.warning("LinkedIn reports the access token revoked; trying one refresh")
                         self.tokens.refresh(failed_token=token)
                         refreshed = True

@@ -1,7 +1,7 @@
-"""Open the one API connection of a process from configuration: the target and the CLI share it.
+"""Open the one API connection of a process from configuration, for the target and the CLI.
 
 With `sandbox: true` this starts the embedded sandbox on a free loopback port and points the API
-and OAuth base URLs at it; it is never switched on implicitly.
+and OAuth base URLs at it. Nothing switches the sandbox on implicitly.
 """
 
 from __future__ import annotations

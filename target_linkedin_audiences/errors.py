@@ -148,7 +148,7 @@ class RateLimitError(LinkedInError):
 
 
 class SegmentLimitExceededError(LinkedInError):
-    """429 `SEGMENT_LIMIT_EXCEEDED`: the ad account holds 1,000 DMP segments already."""
+    """429 `SEGMENT_LIMIT_EXCEEDED`: the ad account already has 1,000 DMP segments."""
 
 
 class ServerError(LinkedInError):

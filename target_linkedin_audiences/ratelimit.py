@@ -1,7 +1,7 @@
 """Client-side pacing under LinkedIn's per-member limits on the streaming endpoints.
 
 LinkedIn allows each member (the token's owner) 600 requests a minute on `/dmpSegments/{id}/users`
-and 300 on `/companies`, and answers 429 above that. Pacing here keeps a large run under the
+and 300 on `/companies`, and returns 429 above that. Pacing here keeps a large run under the
 limit instead of collecting 429s and backoff waits.
 """
 

@@ -59,7 +59,7 @@ class SafeSingerReader(GenericSingerReader[t.Any]):
             try:
                 callback(message)
             except (RecordsWithoutSchemaException, MissingKeyPropertiesError) as exc:
-                # singer-sdk's message names the stream; the line number says where to look.
+                # singer-sdk's message names the stream, and the line number points to the message.
                 raise type(exc)(f"line {self.line_number}: {exc}") from None
             stats[message_type] += 1
         return stats

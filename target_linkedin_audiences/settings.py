@@ -174,7 +174,7 @@ CONFIG_SCHEMA = th.PropertiesList(
 
 @dataclasses.dataclass(frozen=True)
 class SegmentPlan:
-    """Where one stream's members go and how its records map to members."""
+    """Destination segment of one stream and the mapping of its records to members."""
 
     stream_name: str
     segment_name: str
@@ -182,7 +182,7 @@ class SegmentPlan:
     source_segment_id: str
     fields: dict[str, str]
     description: str | None
-    # What decided the type and fields: "config" or the detector's description.
+    # Origin of the type and fields: "config" or the detector's description.
     source: str
 
 

@@ -2,8 +2,8 @@
 
 Batches are kept per action (ADD, REMOVE) and keyed by the member's hashed identifier, so a member
 seen twice before its batch leaves is sent once, with its last action. A batch is sent as soon as
-it holds `batch_size_rows` members, so every request but the last of a (segment, action) is full.
-Full batches go to a sender thread, so reading goes on while LinkedIn answers. The SDK's drain at
+it contains `batch_size_rows` members, so every request but the last of a (segment, action) is
+full. Full batches go to a sender thread, so reading goes on while a request is in flight. The SDK's drain at
 the end of the input, at `batch_max_age_seconds` or on a schema change sends the rest and waits
 for every batch in flight, and only then may the target emit STATE.
 """
@@ -53,8 +53,8 @@ class BatchSender:
 
     Only the thread that submits calls `submit`, `raise_failures` and `wait`; they re-raise the
     exception of a failed batch there. After a failure the batches queued behind it are dropped
-    unsent, as the run ends at that failure anyway. The thread is a daemon, so a termination
-    signal never waits for a request in flight.
+    unsent, as the run ends at that failure anyway. The thread is a daemon, so the process exits
+    on a termination signal without waiting for a request in flight.
     """
 
     def __init__(self, send: t.Callable[[str, dict], None], name: str) -> None:
@@ -282,8 +282,11 @@ class AudienceSink(Sink):
         )
 
     def _post_isolating_bad_elements(self, segment: SegmentRef, elements: list[dict]) -> list[dict]:
-        """POST the elements; when LinkedIn rejects the whole batch with 400, split it in halves
-        until the bad elements stand alone, and report each of them as rejected."""
+        """POST the elements and return LinkedIn's per-element results.
+
+        When LinkedIn rejects the whole batch with 400, the batch is split in halves until each bad
+        element is alone, and each of those is reported as rejected.
+        """
         retry_not_found = NEW_SEGMENT_NOT_FOUND_RETRY_SECONDS if segment.created else 0.0
         assert self._run.client is not None  # not a dry run
         self.stats.requests += 1
@@ -430,8 +433,8 @@ class AudienceSink(Sink):
         for prop in self.key_properties:
             value = record.get(prop)
             text = "" if value is None else str(value)[:1000]
-            # A key holds personal data when it is a mapped personal field, or when it merely
-            # contains an email, as in an export whose columns are shifted.
+            # A key value is personal data when its property is a mapped personal field, or when
+            # it contains an email, as in an export whose columns are shifted.
             if prop in self._hashed_key_properties or "@" in text:
                 text = "sha256:" + hashlib.sha256(text.strip().lower().encode("utf-8", "replace")).hexdigest()[:16]
             parts.append(text)

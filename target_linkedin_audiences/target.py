@@ -168,8 +168,8 @@ class TargetLinkedInAudiences(Target):
     # Delivery guarantees
 
     def _write_state_message(self, state: dict) -> None:
-        # The one gate for STATE: singer-sdk also calls this from its SIGTERM drain, and after a
-        # drain in which a batch failed; both must leave the last state behind undelivered data.
+        # This is the one gate for STATE. singer-sdk also calls it from its SIGTERM drain and after
+        # a drain in which a batch failed, and both must leave the last state behind undelivered data.
         blocker = self.run.state_blocker()
         if blocker is not None:
             logger.warning("Not emitting STATE: %s", blocker)
@@ -219,7 +219,7 @@ class TargetLinkedInAudiences(Target):
             invalid_records = sink.stats.skipped["schema_invalid"]
             if invalid_records:
                 logger.warning(
-                    "Mirror sync removes nobody from stream '%s': %d records failed schema validation",
+                    "Mirror sync skipped removals for stream '%s' because %d records failed schema validation",
                     sink.stream_name, invalid_records,
                 )
                 incomplete.append(sink.stream_name)

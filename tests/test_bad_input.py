@@ -325,7 +325,7 @@ def test_csv_with_shifted_columns_skips_all(sandbox, sandbox_token, tmp_path):
 def test_shifted_csv_key_column_not_leaked(sandbox, sandbox_token, tmp_path):
     with open(SAMPLE_DATA / "customers-100.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))[:10]
-    # The same shifted export, keyed on the column that now holds the emails.
+    # The same shifted export, keyed on the column that now contains the emails.
     shifted = [{**row, "Email": row["Phone 1"], "Phone 1": row["Email"]} for row in rows]
     schema = {"type": "object", "properties": {name: {"type": "string"} for name in rows[0]}}
     text = singer_lines("crm_export", schema, shifted, key_properties=["Phone 1"], state={"b": 15})
@@ -348,8 +348,8 @@ def test_mirror_sync_keeps_member_of_malformed_line(sandbox, sandbox_token, tmp_
     lines[4] = lines[4][:-10]
     second = run_checked(sandbox, config, "\n".join(lines) + "\n", tmp_path, secrets=emails)
 
-    # The input was not read completely, so mirror sync cannot know that emails[3] left the source:
-    # it removes nobody and exits 6, like a removal the guard refuses.
+    # The input was not read completely, so mirror sync cannot know that emails[3] left the source.
+    # It removes no member and exits 6, like a removal the guard rejects.
     assert second.returncode == 6, second.stderr
     assert "1 input lines could not be read" in second.stderr
     assert second.states == []

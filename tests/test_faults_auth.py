@@ -47,7 +47,7 @@ def finder_requests(sandbox) -> list[dict]:
 
 def run_with_token_change(sandbox, config, input_text, tmp_path, emails, change) -> tuple[int, str, str]:
     """Run the target, apply `change()` once its segment exists and its first batch is in flight."""
-    # The first member batch is held 2 s by the sandbox, then checked and answered normally.
+    # The first member batch is held 2 s by the sandbox, then checked and handled normally.
     add_fault(sandbox, method="POST", path=USERS_PATH, delay_seconds=2, count=1)
     process = start_target(config, input_text, tmp_path)
     wait_for(lambda: segment_created(sandbox), "the target to create its segment")

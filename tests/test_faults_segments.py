@@ -79,7 +79,7 @@ def contacts_key(sandbox) -> str:
 
 @pytest.fixture(scope="module")
 def slow_segment_sandbox(tmp_path_factory):
-    """A sandbox whose new segments answer 404 on member writes for their first 2 seconds."""
+    """A sandbox whose new segments return 404 on member writes for their first 2 seconds."""
     db_path = tmp_path_factory.mktemp("slow-segments") / "sandbox.db"
     settings = SandboxSettings(segment_ready_delay_seconds=2, build_delay_seconds=2, updating_seconds=5)
     with SandboxServer(db_path, settings=settings) as server:

@@ -158,8 +158,8 @@ def test_slow_response_times_out_and_retries(sandbox, sandbox_token, tmp_path):
     assert segment_digests(sandbox, sandbox_token) == digests(emails)
     assert "Retrying POST /rest/dmpSegments/1/users after no response from LinkedIn" in run.stderr
     assert elapsed < 15
-    # The slow request is answered after the target gave up on it. Wait so that it does not
-    # land in the next test's request log.
+    # The sandbox responds to the slow request after the target gave up on it. Wait so that the
+    # request does not land in the next test's request log.
     wait_for(lambda: len(member_requests(sandbox)) == 2, "the slow request to finish")
 
 
@@ -196,7 +196,7 @@ def test_long_retry_after_respects_time_budget(sandbox, sandbox_token, tmp_path)
 
 def test_create_timeout_makes_one_segment(sandbox, sandbox_token, tmp_path):
     emails = emails_for("createtimeout", 3)
-    # The create is answered after the client gave up on it, so the retry may meet a 409.
+    # The sandbox responds to the create after the client gave up on it, so the retry may meet a 409.
     add_fault(sandbox, method="POST", path="/rest/dmpSegments", delay_seconds=2, count=1)
 
     config = fault_config(sandbox, sandbox_token, tmp_path, request_timeout_seconds=1)

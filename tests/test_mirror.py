@@ -1,4 +1,4 @@
-"""Mirror sync against the sandbox: absent members leave, failed or cut runs remove nobody."""
+"""Mirror sync against the sandbox: absent members leave, and failed or cut runs remove no member."""
 
 from __future__ import annotations
 

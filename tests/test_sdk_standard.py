@@ -3,7 +3,7 @@
 The standard test streams carry no email or company columns, so an SDK stream map gives every
 record a `companyName` of `Company <md5 of the record>` and each stream goes to a COMPANY
 segment. After each test, `validate()` compares the segment's members with the records that the
-input file holds and that pass their stream's schema.
+input file contains and that pass their stream's schema.
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def test_oauth_callback_loopback_single_use(sandbox):
     # 0100007F is 127.0.0.1 in /proc's byte order. Nothing else may listen on the port.
     assert listening_addresses(port) == ["0100007F"]
 
-    # An unrelated request (a browser's favicon) is answered 404 and the listener keeps waiting.
+    # An unrelated request (a browser's favicon) gets a 404 and the listener keeps waiting.
     favicon = requests.get(f"http://127.0.0.1:{port}/favicon.ico", timeout=10)
     assert favicon.status_code == 404
     assert thread.is_alive()

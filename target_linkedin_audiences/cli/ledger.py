@@ -83,10 +83,10 @@ def show_command(config_path: str | None, sandbox: bool, sandbox_db: str | None,
 def verify_command(config_path: str | None, sandbox: bool, sandbox_db: str | None, output_format: str) -> None:
     """Compare the ledger's member counts with LinkedIn's counts for the same segments.
 
-    LinkedIn never lists a segment's members, so the check is by counts: LinkedIn's inputCount
-    covers the last 7 days and its audienceSize only matched members, so both may be lower than
-    the ledger's count, but an audience larger than the ledger or a segment LinkedIn no longer has
-    means the ledger and LinkedIn disagree. Exits 1 when any segment disagrees.
+    LinkedIn never lists a segment's members, so the check compares counts. LinkedIn's
+    inputCount covers the last 7 days and its audienceSize only matched members, so both may be
+    lower than the ledger's count. An audience larger than the ledger, or a segment LinkedIn no
+    longer has, means the two disagree. Exits 1 when any segment disagrees.
     """
     config = build_config(config_path, sandbox, sandbox_db)
     store = _open_ledger(config)

@@ -175,8 +175,8 @@ class SandboxApp:
             raise ApiError(426, f"Requested version {version} is not active", code="NONEXISTENT_VERSION")
 
     def _check_restli_headers(self, request: Request, route: Route) -> None:
-        # NOTE: Rest.li servers treat a request without X-Restli-Protocol-Version as protocol 1.0.0
-        # rather than rejecting it; the sandbox rejects it so clients that forget it are caught.
+        # NOTE: Rest.li servers treat a request without X-Restli-Protocol-Version as protocol
+        # 1.0.0. The sandbox rejects it instead, so that clients that forget the header are caught.
         protocol = request.headers.get("X-Restli-Protocol-Version")
         if protocol is None:
             raise ApiError(400, "Missing header X-Restli-Protocol-Version; send 2.0.0", code="MISSING_PROTOCOL_VERSION")

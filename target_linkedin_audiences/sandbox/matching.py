@@ -3,8 +3,8 @@
 A member's primary identifier is, for a USER element, its first `userIds[].idValue` (or
 `"firstName lastName"` when it has no ids). For a COMPANY element it is every present field of
 `organizationUrn`, `companyWebsiteDomain`, `companyEmailDomain`, `companyPageUrl`, `companyName`,
-written `field=value` in that order and joined with `|`: two companies that share a website domain
-but differ in name stay two members, as they are two input rows for LinkedIn.
+written `field=value` in that order and joined with `|`. So two companies that share a website
+domain but differ in name stay two members, as they are two input rows for LinkedIn.
 The identifier's digest is the identifier itself when it is 64 or 128 lowercase hex digits, else
 the SHA-256 hex digest of its UTF-8 bytes, with no other normalisation. The member matches when
 `int(digest[:8], 16) % 100 < match_percentage`.

@@ -55,8 +55,8 @@ def redact_json(body: Any) -> Any:
     """Return a parsed JSON body with member elements redacted and no email-shaped string left.
 
     The elements of a BATCH_CREATE lose names and invalid identifiers. Any other string that
-    looks like an email address, in a body of any shape, is replaced too, so a plaintext email
-    sent by mistake (as a title, an email domain, or in a malformed body) never lands in the log.
+    looks like an email address is replaced too, in a body of any shape. So a plaintext email sent
+    by mistake, as a title, an email domain or in a malformed body, never lands in the log.
     """
     if isinstance(body, dict) and isinstance(body.get("elements"), list):
         body = {**body, "elements": [_redact_element(element) for element in body["elements"]]}

@@ -127,7 +127,7 @@ class Store:
         self.db_path = Path(db_path)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         if not self.db_path.exists():
-            # The database holds tokens, so it is created private; SQLite gives its -wal and
+            # The database contains tokens, so it is created private. SQLite gives its -wal and
             # -shm files the same mode.
             os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         self._lock = threading.RLock()
