@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS member_journal (
 
 # Folds the journal into `members`, the last action of each member winning. The first statement
 # deletes every member the journal removed at some point. The second (re)inserts, in key order,
-# those whose last action is ADD, so each page of the members tree is written about once; its
+# those whose last action is ADD, so each page of the members tree is written about once. Its
 # bare columns come from the row with MAX(seq), as SQLite defines for a lone max() aggregate. A
 # member new to `members` gets the time of its last journal ADD as added_at; one already there
 # keeps its own.

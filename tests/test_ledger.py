@@ -30,7 +30,7 @@ def raw_rows(path, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
-def test_last_action_of_each_member_wins_across_batches(ledger):
+def test_ledger_keeps_the_last_action_of_each_member_across_batches(ledger):
     ledger.start_run("run1")
     ledger.apply_accepted(SEGMENT, "USER", "run1", "ADD", [user(1), user(2), user(3)])
     ledger.apply_accepted(SEGMENT, "USER", "run1", "REMOVE", [user(2), user(4)])
@@ -47,7 +47,7 @@ def test_last_action_of_each_member_wins_across_batches(ledger):
     assert absent[user(3)[0]] == {"userIds": user(3)[1]["userIds"]}
 
 
-def test_a_rerun_confirms_members_and_keeps_their_added_time(ledger, tmp_path):
+def test_ledger_rerun_confirms_members_and_keeps_their_added_time(ledger, tmp_path):
     ledger.start_run("run1")
     ledger.apply_accepted(SEGMENT, "USER", "run1", "ADD", [user(1), user(2)])
     ledger.finish_run("run1", "complete")
@@ -66,7 +66,7 @@ def test_a_rerun_confirms_members_and_keeps_their_added_time(ledger, tmp_path):
     assert [row[0] for row in ledger.absent_members(SEGMENT, "run2")] == [user(1)[0]]
 
 
-def test_a_journal_left_by_a_run_that_ended_early_is_folded_on_open(tmp_path):
+def test_ledger_folds_the_journal_of_an_unfinished_run_on_open(tmp_path):
     path = tmp_path / "ledger.db"
     first = Ledger(str(path))
     first.register_segment(SEGMENT, "USER", "Contacts", "contacts@1", "urn:li:sponsoredAccount:1")
@@ -92,7 +92,7 @@ def test_ledger_show_counts_members_still_in_the_journal(ledger):
     assert segment["members"] == 5
 
 
-def test_a_replacing_segment_drops_the_old_segments_journal(ledger, tmp_path):
+def test_ledger_drops_the_journal_of_a_replaced_segment(ledger, tmp_path):
     ledger.start_run("run1")
     ledger.apply_accepted(SEGMENT, "USER", "run1", "ADD", [user(1), user(2)])
 
