@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import signal
 import subprocess
 import sys
 import typing as t
@@ -70,14 +69,7 @@ class ChildProcessSandbox:
     """
 
     def __init__(self, db_path: str | Path) -> None:
-        # The only product import of the sandbox: the code that starts it.
-        from target_linkedin_audiences import sandbox
-
         self.db_path = Path(db_path)
-        self.client_id = sandbox.CLIENT_ID
-        self.client_secret = sandbox.CLIENT_SECRET
-        self.default_account_id = sandbox.SandboxServer.default_account_id
-        self._settings = sandbox.SandboxSettings()
         self._process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
@@ -85,6 +77,14 @@ class ChildProcessSandbox:
         """Start the child and wait for the URL it serves on; return self."""
         command = [sys.executable, "-c", CHILD_SANDBOX_COMMAND, str(self.db_path)]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        # The only product import of the sandbox, the code that starts it, runs while the child
+        # starts up.
+        from target_linkedin_audiences import sandbox
+
+        self.client_id = sandbox.CLIENT_ID
+        self.client_secret = sandbox.CLIENT_SECRET
+        self.default_account_id = sandbox.SandboxServer.default_account_id
+        self._settings = sandbox.SandboxSettings()
         assert self._process.stdout is not None
         url = self._process.stdout.readline().decode("ascii", "replace").strip()
         if not url.startswith("http://"):
@@ -120,24 +120,9 @@ class ChildProcessSandbox:
 
 
 CHILD_SANDBOX_COMMAND = (
-    "import sys; from target_linkedin_audiences.connection import serve_embedded_sandbox; "
+    "import sys; from target_linkedin_audiences.sandbox.embedded import serve_embedded_sandbox; "
     "serve_embedded_sandbox(sys.argv[1])"
 )
-
-
-def serve_embedded_sandbox(db_path: str) -> None:
-    """Serve the sandbox for a parent process: print its URL, then serve until stdin closes."""
-    from target_linkedin_audiences.sandbox import SandboxServer
-
-    # Ctrl-C reaches the whole process group; the parent decides when the sandbox stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    server = SandboxServer(db_path=db_path).start()
-    try:
-        sys.stdout.write(server.url + "\n")
-        sys.stdout.flush()
-        sys.stdin.buffer.read()
-    finally:
-        server.stop()
 
 
 def resolve_account_urn(value: t.Any) -> str:

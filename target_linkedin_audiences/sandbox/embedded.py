@@ -1,0 +1,25 @@
+"""The entry point of the embedded sandbox's child process.
+
+It imports only the sandbox package, not the target's API client, so the child starts serving
+in about a third of the time the target needs to import singer-sdk.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from target_linkedin_audiences.sandbox.server import SandboxServer
+
+
+def serve_embedded_sandbox(db_path: str) -> None:
+    """Serve the sandbox for a parent process: print its URL, then serve until stdin closes."""
+    # Ctrl-C reaches the whole process group; the parent decides when the sandbox stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server = SandboxServer(db_path=db_path).start()
+    try:
+        sys.stdout.write(server.url + "\n")
+        sys.stdout.flush()
+        sys.stdin.buffer.read()
+    finally:
+        server.stop()
