@@ -46,6 +46,11 @@ MAX_RECORD_KEY_LENGTH = 120
 # Full batches handed to the sender thread and not yet confirmed, including the one being sent.
 # Two keep one request on the wire while the next fills, and bound memory to a few batches.
 MAX_BATCHES_IN_FLIGHT = 2
+# The metadata properties singer-sdk 0.54 strips from records when add_record_metadata is off.
+_SDC_PROPERTIES = frozenset({
+    "_sdc_extracted_at", "_sdc_received_at", "_sdc_batched_at", "_sdc_deleted_at",
+    "_sdc_sequence", "_sdc_table_version", "_sdc_sync_started_at",
+})
 
 
 class BatchSender:
@@ -179,6 +184,24 @@ class AudienceSink(Sink):
         # Full batches leave from process_record; the SDK's size-based drain would also flush the
         # other action's partial batch and break "every request full but the last".
         return False
+
+    def accept_record(self, record: dict) -> None:
+        """Take one record of a stream without stream maps, as singer-sdk's per-record path does.
+
+        The steps and their order are those of `Target._process_record_message` in singer-sdk
+        0.54, minus the copy of the record and the map transform, which change nothing for the
+        identity map. The target calls this only when that map is the stream's only one and
+        record metadata is off.
+        """
+        context = self._get_context(record)
+        if not _SDC_PROPERTIES.isdisjoint(record):
+            self._remove_sdc_metadata_from_record(record)
+        self._validate_and_parse(record)
+        record = self.preprocess_record(record, context)
+        self._singer_validate_message(record)
+        self.tally_record_read()
+        self.process_record(record, context)
+        self.record_counter_metric.increment()
 
     def process_record(self, record: dict, context: dict) -> None:
         self._record_position += 1
