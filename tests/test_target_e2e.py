@@ -232,3 +232,39 @@ def test_malformed_lines_skipped(sandbox, sandbox_token, tmp_path):
     assert sorted(r["line"] for r in run.rejects if r.get("stage") == "input") == [2, 4]
     segment = segment_by_name(sandbox, sandbox_token, "contacts")
     assert len(sandbox_members(sandbox, segment["id"])) == 2
+
+
+def test_sdc_deleted_at_removes_members_and_is_not_sent(sandbox, sandbox_token, tmp_path):
+    config = target_config(sandbox, sandbox_token, tmp_path)
+    schema = {"type": "object", "properties": {"email": {"type": "string"}, "_sdc_deleted_at": {"type": ["string", "null"]}}}
+    records = [
+        {"email": "stays@example.com", "_sdc_deleted_at": None},
+        {"email": "leaves@example.com", "_sdc_deleted_at": "2026-11-30T10:00:00Z"},
+    ]
+    run = run_target(config, singer_lines("contacts", schema, records), tmp_path)
+    assert run.returncode == 0, run.stderr
+
+    bodies = [r["body"]["elements"] for r in sandbox_requests(sandbox) if r["path"].endswith("/users")]
+    sent = sorted((e["action"], e["userIds"][0]["idValue"]) for body in bodies for e in body)
+    assert sent == sorted([("ADD", sha256_email("stays@example.com")), ("REMOVE", sha256_email("leaves@example.com"))])
+
+
+def test_stream_maps_still_apply_to_records(sandbox, sandbox_token, tmp_path):
+    # A stream with a stream map takes singer-sdk's per-record path, which applies the map; a
+    # stream without one goes straight to its sink. Both run in the same input here.
+    config = target_config(
+        sandbox, sandbox_token, tmp_path,
+        stream_maps={"contacts": {"__filter__": "'keep' in email", "email": "email.replace('+keep', '')"}},
+    )
+    schema = {"type": "object", "properties": {"email": {"type": "string"}}}
+    mapped = singer_lines("contacts", schema, [{"email": "a+keep@example.com"}, {"email": "b@example.com"}])
+    plain = singer_lines("leads", schema, [{"email": "c+keep@example.com"}, {"email": "d@example.com"}])
+    run = run_target(config, mapped + plain, tmp_path)
+    assert run.returncode == 0, run.stderr
+
+    contacts = segment_by_name(sandbox, sandbox_token, "contacts")
+    leads = segment_by_name(sandbox, sandbox_token, "leads")
+    assert [m["userIds"][0]["idValue"] for m in sandbox_members(sandbox, contacts["id"])] == [sha256_email("a@example.com")]
+    assert sorted(m["userIds"][0]["idValue"] for m in sandbox_members(sandbox, leads["id"])) == sorted(
+        [sha256_email("c+keep@example.com"), sha256_email("d@example.com")]
+    )
