@@ -68,9 +68,10 @@ CREATE TABLE IF NOT EXISTS member_journal (
 """
 
 # Folds the journal into `members`, the last action of each member winning. The first statement
-# deletes every member the journal removed at some point. The second (re)inserts, in key order,
-# those whose last action is ADD, so each page of the members tree is written about once. Its
-# bare columns come from the row with MAX(seq), as SQLite defines for a lone max() aggregate. A
+# deletes every member the journal removed at some point. The second (re)inserts those whose last
+# action is ADD. SQLite's GROUP BY sorts by the key, so the rows arrive in key order and each page
+# of the members tree is written about once; an ORDER BY would only add a second sort. The bare
+# columns come from the row with MAX(seq), as SQLite defines for a lone max() aggregate. A
 # member new to `members` gets the time of its last journal ADD as added_at; one already there
 # keeps its own.
 FOLD_JOURNAL = (
@@ -81,7 +82,6 @@ FOLD_JOURNAL = (
     " FROM (SELECT segment_id, member_key, action, element, at, run_id, MAX(seq)"
     "       FROM member_journal GROUP BY segment_id, member_key)"
     " WHERE action = 'ADD'"
-    " ORDER BY segment_id, member_key"
     " ON CONFLICT (segment_id, member_key) DO UPDATE SET"
     " element = excluded.element, confirmed_run = excluded.confirmed_run",
     "DELETE FROM member_journal",

@@ -8,6 +8,7 @@ inside it, and skip details name the record property, never its value.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -176,7 +177,7 @@ def _describe_properties(names: list[str]) -> str:
 
 
 def _text_normalizer(limit: int) -> Normalizer:
-    return lambda value: truncate_text(value, limit)
+    return functools.partial(truncate_text, limit=limit)
 
 
 def _industries(value: object) -> object:
@@ -283,8 +284,14 @@ class MemberMapper:
             f"{_describe_properties([p for p in (email_property, aid_property) if p])} "
             "missing or blank"
         )
+        # A step reads a plain property with dict.get, inline, and a dotted one with its getter.
         self._user_steps = tuple(
-            (field_name, _make_getter(self.fields[field_name]), normalizer)
+            (
+                field_name,
+                self.fields[field_name],
+                None if "." not in self.fields[field_name] else _make_getter(self.fields[field_name]),
+                normalizer,
+            )
             for field_name, normalizer in _USER_OPTIONAL.items()
             if field_name in self.fields
         )
@@ -347,13 +354,19 @@ class MemberMapper:
             return self._user_skip(email_reason, aid_invalid)
 
         element: dict = {"userIds": user_ids}
-        for field_name, getter, normalizer in self._user_steps:
-            raw = getter(record)
-            if is_blank(raw):
+        get = record.get
+        for field_name, property_name, getter, normalizer in self._user_steps:
+            raw = get(property_name) if getter is None else getter(record)
+            if raw is None:
                 continue
+            if type(raw) is dict and "value" in raw:
+                raw = raw["value"]
+            # Every normaliser returns None for a blank value too; only a value that is not
+            # blank counts as invalid.
             value = normalizer(raw)
             if value is None:
-                invalid.append(field_name)
+                if not is_blank(raw):
+                    invalid.append(field_name)
             else:
                 element[field_name] = value
 
