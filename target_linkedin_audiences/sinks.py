@@ -226,7 +226,9 @@ class AudienceSink(Sink):
         batch = self._pending[action]
         if other.pop(mapped.key, None) is not None or mapped.key in batch:
             self.stats.duplicates_merged += 1
-        batch[mapped.key] = (mapped.element, self._record_key(record))
+        # The record key is formatted only if LinkedIn rejects the element; most never are.
+        key_values = self._record_position if not self.key_properties else [record.get(p) for p in self.key_properties]
+        batch[mapped.key] = (mapped.element, key_values)
         if action == REMOVE:
             self.stats.removals_requested += 1
 
@@ -261,7 +263,7 @@ class AudienceSink(Sink):
 
     def _send(self, action: str, batch: dict[str, tuple[dict, str]]) -> None:
         elements = [{**element, "action": action} for element, _ in batch.values()]
-        record_keys = [record_key for _, record_key in batch.values()]
+        key_values = [values for _, values in batch.values()]
 
         if self._run.dry_run:
             self._write_dry_run(action, elements)
@@ -278,12 +280,12 @@ class AudienceSink(Sink):
 
         rejects = []
         accepted_members = []
-        for key, element, record_key, result in zip(batch, elements, record_keys, results):
+        for key, element, values, result in zip(batch, elements, key_values, results):
             status = result.get("status") if isinstance(result, dict) else None
             if isinstance(status, int) and 200 <= status < 300:
                 accepted_members.append((key, element))
             else:
-                rejects.append(self._reject_row(element, record_key, result))
+                rejects.append(self._reject_row(element, self._format_record_key(values), result))
 
         accepted = len(accepted_members)
         if rejects:
@@ -418,7 +420,10 @@ class AudienceSink(Sink):
             [
                 {
                     "stream": self.stream_name,
-                    "record_key": self._record_key(record),
+                    "record_key": self._format_record_key(
+                        self._record_position if not self.key_properties
+                        else [record.get(p) for p in self.key_properties]
+                    ),
                     "stage": "mapping",
                     "reason": reason,
                     "detail": detail,
@@ -448,13 +453,18 @@ class AudienceSink(Sink):
             return value.strip().lower() in {"true", "1", "yes", "y", "t"}
         return bool(value)
 
-    def _record_key(self, record: dict) -> str:
-        """Identify a record for the reject file without plaintext personal data."""
-        if not self.key_properties:
-            return f"#{self._record_position}"
+    def _format_record_key(self, key_values: int | str | list) -> str:
+        """Identify a record for the reject file without plaintext personal data.
+
+        `key_values` is the record's position in the stream when it has no key properties, the
+        values of its key properties, or a fixed label such as `mirror-removal`.
+        """
+        if isinstance(key_values, int):
+            return f"#{key_values}"
+        if isinstance(key_values, str):
+            return key_values
         parts = []
-        for prop in self.key_properties:
-            value = record.get(prop)
+        for prop, value in zip(self.key_properties, key_values):
             text = "" if value is None else str(value)[:1000]
             # A key value is personal data when its property is a mapped personal field, or when
             # it contains an email, as in an export whose columns are shifted.
