@@ -48,8 +48,12 @@ PACED_LIMIT = 120
 RATE_WINDOW_SECONDS = 60.0
 
 
-def run_child(command: list[str], stdin_path: Path, cwd: Path) -> tuple[float, int, str, int]:
-    """Run `command` with `stdin_path` as stdin; return wall seconds, peak RSS bytes, stderr, exit code."""
+def run_child(command: list[str], stdin_path: Path, cwd: Path) -> tuple[float, int, str, int, float]:
+    """Run `command` with `stdin_path` as stdin.
+
+    Returns wall seconds, peak RSS bytes, stderr, exit code and CPU seconds (user and system, of
+    the child and of the children it waited for, such as the embedded sandbox).
+    """
     stderr_path = cwd / "stderr.log"
     with stdin_path.open("rb") as stdin, stderr_path.open("wb") as stderr:
         started = time.perf_counter()
@@ -57,7 +61,8 @@ def run_child(command: list[str], stdin_path: Path, cwd: Path) -> tuple[float, i
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss * 1024, stderr_path.read_text(errors="replace"), process.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss * 1024, stderr_path.read_text(errors="replace"), process.returncode, cpu
 
 
 def target_config(workdir: Path, batch_size: int = 5000, **extra: object) -> Path:
@@ -99,12 +104,12 @@ class TargetWithSandbox:
         warm_input = root / "warm.jsonl"
         write_messages(10, warm_input)
         config = target_config(self.warm, sandbox=True, sandbox_db_path=str(self.warm / "sandbox" / "sandbox.db"))
-        _, _, stderr, code = run_child([*TARGET, "--config", str(config)], warm_input, self.warm)
+        _, _, stderr, code, _ = run_child([*TARGET, "--config", str(config)], warm_input, self.warm)
         if code != 0:
             raise RuntimeError(f"the warm-up run of the target failed with exit code {code}:\n{stderr[-3000:]}")
         self.root = root
 
-    def run(self, input_path: Path, round_number: int) -> tuple[float, int, str, int]:
+    def run(self, input_path: Path, round_number: int) -> tuple[float, int, str, int, float]:
         workdir = self.root / f"a-{input_path.stem}-{round_number}"
         shutil.copytree(self.warm, workdir)
         config = target_config(workdir, sandbox=True, sandbox_db_path=str(workdir / "sandbox" / "sandbox.db"))
@@ -127,29 +132,33 @@ def throughput_benchmark(sizes: list[int], rounds: list[int], root: Path) -> dic
     for size, round_count in zip(sizes, rounds):
         input_path = root / f"contacts-{size}.jsonl"
         write_messages(size, input_path)
-        runs: dict[str, list[tuple[float, int]]] = {"a": [], "b": [], "c": []}
+        runs: dict[str, list[tuple[float, int, float]]] = {"a": [], "b": [], "c": []}
         requests: dict[str, list[int]] = {}
         for round_number in range(round_count):
             for variant in ("a", "b", "c"):
                 if variant == "a":
-                    elapsed, rss, stderr, code = variant_a.run(input_path, round_number)
+                    elapsed, rss, stderr, code, cpu = variant_a.run(input_path, round_number)
                     requests = batches_from_log(stderr)
                 else:
                     workdir = root / f"{variant}-{size}-{round_number}"
                     workdir.mkdir()
-                    elapsed, rss, stderr, code = run_child(commands[variant], input_path, workdir)
+                    elapsed, rss, stderr, code, cpu = run_child(commands[variant], input_path, workdir)
                 if code != 0:
                     raise RuntimeError(f"variant {variant} failed with exit code {code}:\n{stderr[-3000:]}")
-                runs[variant].append((size / elapsed, rss))
+                runs[variant].append((size / elapsed, rss, cpu))
                 print(f"{size:>9} records  round {round_number + 1}/{round_count}  {variant}: "
-                      f"{size / elapsed:9.0f} records/s  peak RSS {rss / 2**20:6.1f} MiB", flush=True)
+                      f"{size / elapsed:9.0f} records/s  peak RSS {rss / 2**20:6.1f} MiB  "
+                      f"CPU {cpu / size * 1e6:5.1f} µs/record", flush=True)
         input_path.unlink()
 
-        rates = {variant: summarize([rate for rate, _ in values]) for variant, values in runs.items()}
+        rates = {variant: summarize([rate for rate, _, _ in values]) for variant, values in runs.items()}
         results[size] = {
             "rounds": round_count,
             "records_per_second": rates,
-            "peak_rss_bytes": {variant: max(rss for _, rss in values) for variant, values in runs.items()},
+            "peak_rss_bytes": {variant: max(rss for _, rss, _ in values) for variant, values in runs.items()},
+            "cpu_microseconds_per_record": {
+                variant: statistics.median(cpu / size * 1e6 for _, _, cpu in values) for variant, values in runs.items()
+            },
             "a_over_b": rates["a"]["median"] / rates["b"]["median"],
             "a_over_c": rates["a"]["median"] / rates["c"]["median"],
             "requests": {action: len(sizes_) for action, sizes_ in requests.items()},
@@ -186,7 +195,7 @@ def paced_benchmark(root: Path, limit: int) -> dict:
             segment_write_delay_seconds=0,
             users_requests_per_minute=limit,
         )
-        elapsed, rss, stderr, code = run_child([*TARGET, "--config", str(config)], input_path, workdir)
+        elapsed, rss, stderr, code, _ = run_child([*TARGET, "--config", str(config)], input_path, workdir)
         if code != 0:
             raise RuntimeError(f"the paced run failed with exit code {code}:\n{stderr[-3000:]}")
         db = sqlite3.connect(server.db_path)
@@ -234,18 +243,19 @@ def machine() -> str:
 
 def markdown_throughput(results: dict) -> str:
     lines = [
-        "| records | rounds | a: this target | b: do-nothing SDK target | c: floor | a/b | a/c | peak RSS a | peak RSS b | peak RSS c | requests (ADD, REMOVE) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| records | rounds | a: this target | b: do-nothing SDK target | c: floor | a/b | a/c | peak RSS a | peak RSS b | peak RSS c | CPU µs/record a, b, c | requests (ADD, REMOVE) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for size, result in results.items():
         rates = result["records_per_second"]
         cells = [f"{rates[v]['median']:,.0f} ({rates[v]['min']:,.0f}–{rates[v]['max']:,.0f})" for v in "abc"]
         rss = [f"{result['peak_rss_bytes'][v] / 2**20:.0f} MiB" for v in "abc"]
+        cpu = ", ".join(f"{result['cpu_microseconds_per_record'][v]:.0f}" for v in "abc")
         requests = result["requests"]
         full = "all full but the last" if result["every_batch_full_except_last"] else "NOT all full"
         lines.append(
             f"| {int(size):,} | {result['rounds']} | {' | '.join(cells)} | {result['a_over_b']:.2f} | "
-            f"{result['a_over_c']:.2f} | {' | '.join(rss)} | {requests.get('ADD', 0)}, {requests.get('REMOVE', 0)}, {full} |"
+            f"{result['a_over_c']:.2f} | {' | '.join(rss)} | {cpu} | {requests.get('ADD', 0)}, {requests.get('REMOVE', 0)}, {full} |"
         )
     return "\n".join(lines)
 
