@@ -107,10 +107,10 @@ def _apply_batch(ctx: Context, segment: sqlite3.Row, kind: str) -> Response:
 
 def member_row(segment_id: int, kind: str, element: dict, match_percentage: int) -> tuple[tuple, bool]:
     """Return the members-table row of one valid element and whether it matches."""
-    identifier = matching.primary_identifier(kind, element)
-    is_matched = matching.is_match(identifier, match_percentage)
-    member_key = matching.digest(identifier)
-    fields = {name: value for name, value in element.items() if name != "action"}
+    member_key = matching.digest(matching.primary_identifier(kind, element))
+    is_matched = matching.digest_matches(member_key, match_percentage)
+    fields = dict(element)
+    fields.pop("action", None)
     return (segment_id, member_key, orjson.dumps(fields).decode(), int(is_matched)), is_matched
 
 
