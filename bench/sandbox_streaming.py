@@ -27,6 +27,7 @@ from pathlib import Path
 import orjson
 import requests
 
+import target_linkedin_audiences
 from target_linkedin_audiences.sandbox import issue_token_offline
 
 VERSION = "202608"
@@ -78,8 +79,12 @@ def build_body(first_index: int, count: int, rng: random.Random) -> bytes:
 
 def run(request_count: int, element_count: int, db_dir: Path) -> None:
     db_path = db_dir / "sandbox.db"
+    # `python -c` puts the working directory first on sys.path, so the child runs from the
+    # directory this process imported the package from, and both run the same code.
+    package_root = Path(target_linkedin_audiences.__file__).resolve().parents[1]
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD_COMMAND, str(db_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        [sys.executable, "-c", CHILD_COMMAND, str(db_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        cwd=package_root,
     )
     try:
         assert child.stdout is not None
