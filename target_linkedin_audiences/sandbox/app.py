@@ -12,7 +12,6 @@ import time
 import uuid
 from typing import Any
 
-import orjson
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
@@ -229,7 +228,7 @@ class SandboxApp:
             request.path,
             redaction.redact_query(request.environ.get("QUERY_STRING", "")),
             json.dumps(redaction.redact_headers(request.headers)),
-            _dump_json(body) if body is not None else None,
+            _serialize_log_body(body),
             status,
         ]
         with self.store.transaction() as db:
@@ -241,12 +240,12 @@ class SandboxApp:
         logger.debug("%s %s -> %s in %.0f ms", request.method, request.path, status, elapsed_ms)
 
 
-def _dump_json(value: Any) -> str:
-    """Serialise with orjson, falling back to json for what orjson rejects (integers over 64 bits)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
+def _serialize_log_body(body: Any) -> str | None:
+    if body is None:
+        return None
+    if isinstance(body, redaction.SerializedBody):
+        return body.text
+    return redaction.dumps(body)
 
 
 def _limited_request(environ: dict[str, Any]) -> Request:

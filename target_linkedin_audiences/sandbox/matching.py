@@ -47,4 +47,9 @@ def digest(identifier: str) -> str:
 
 
 def is_match(identifier: str, match_percentage: int) -> bool:
-    return int(digest(identifier)[:8], 16) % 100 < match_percentage
+    return digest_matches(digest(identifier), match_percentage)
+
+
+def digest_matches(identifier_digest: str, match_percentage: int) -> bool:
+    """Return whether the member with this digest of its identifier matches."""
+    return int(identifier_digest[:8], 16) % 100 < match_percentage

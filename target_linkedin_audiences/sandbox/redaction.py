@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import orjson
 from werkzeug.datastructures import Headers
 
 from target_linkedin_audiences.sandbox.validation import COMPANY_FIELDS, USER_FIELDS, is_valid_id_value
@@ -17,6 +19,13 @@ SECRET_FORM_FIELDS = {"client_secret", "code", "refresh_token", "access_token", 
 NAME_FIELDS = {"firstName", "lastName"}
 EMAIL_SHAPE = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 ELEMENT_FIELDS = USER_FIELDS | COMPANY_FIELDS
+
+
+@dataclass(frozen=True)
+class SerializedBody:
+    """A log body that is already redacted and serialised to JSON text, stored as is."""
+
+    text: str
 
 
 def redact_headers(headers: Headers) -> dict[str, str]:
@@ -61,6 +70,48 @@ def redact_json(body: Any) -> Any:
     if isinstance(body, dict) and isinstance(body.get("elements"), list):
         body = {**body, "elements": [_redact_element(element) for element in body["elements"]]}
     return _mask_emails(body)
+
+
+def redact_element(element: Any) -> Any:
+    """Return a BATCH_CREATE element without names, invalid identifiers or unknown fields."""
+    return _redact_element(element)
+
+
+def redact_valid_element(element: dict[str, Any]) -> dict[str, Any]:
+    """Return what redact_element returns, for an element that passed validate_element.
+
+    Such an element has only known fields and only valid identifiers, so no identifier needs
+    checking again and only the name fields are replaced.
+    """
+    kept: dict[str, Any] = {}
+    for name, value in element.items():
+        if name in NAME_FIELDS:
+            kept[name] = REDACTED
+        elif name == "userIds":
+            kept[name] = [{"idType": user_id["idType"], "idValue": user_id["idValue"]} for user_id in value]
+        else:
+            kept[name] = value
+    return kept
+
+
+def serialize_masked(body: Any) -> str:
+    """Serialise a body whose elements are already redacted, with every email-shaped string masked.
+
+    It returns `dumps(_mask_emails(body))`. A string can only be email-shaped if it contains `@`,
+    which orjson and json write as is, so when the serialised body has no `@` the walk is skipped.
+    """
+    text = dumps(body)
+    if "@" not in text:
+        return text
+    return dumps(_mask_emails(body))
+
+
+def dumps(value: Any) -> str:
+    """Serialise with orjson, falling back to json for what orjson rejects (integers over 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def _mask_emails(value: Any) -> Any:

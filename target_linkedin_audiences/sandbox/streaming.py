@@ -67,6 +67,9 @@ def _apply_batch(ctx: Context, segment: sqlite3.Row, kind: str) -> Response:
         )
 
     results: list[dict[str, Any]] = []
+    # The log keeps each element redacted. One pass builds this list with the results, so a
+    # valid element needs no second check of its identifiers.
+    logged_elements: list[Any] = []
     received = matched = 0
     # Valid elements are written in runs of one action, each run with one executemany, so the
     # order of ADDs and REMOVEs within the request is kept.
@@ -81,8 +84,10 @@ def _apply_batch(ctx: Context, segment: sqlite3.Row, kind: str) -> Response:
                 "batchIndex": index,
                 "error": {"status": 400, "code": error.code, "message": f"elements[{index}]: {error.message}"},
             })
+            logged_elements.append(redaction.redact_element(element))
             continue
 
+        logged_elements.append(redaction.redact_valid_element(element))
         action = "REMOVE" if element.get("action", "ADD") == "REMOVE" else "ADD"
         if action != run_action:
             _write_members(ctx.db, run_action, run_rows)
@@ -96,16 +101,16 @@ def _apply_batch(ctx: Context, segment: sqlite3.Row, kind: str) -> Response:
 
     record_input(ctx.db, segment, received, matched, ctx.now)
     # The log keeps the redacted body built from the parsed one, instead of parsing it again.
-    ctx.log_body = redaction.redact_json(body)
+    ctx.log_body = redaction.SerializedBody(redaction.serialize_masked({**body, "elements": logged_elements}))
     return json_response({"elements": results})
 
 
 def member_row(segment_id: int, kind: str, element: dict, match_percentage: int) -> tuple[tuple, bool]:
     """Return the members-table row of one valid element and whether it matches."""
-    identifier = matching.primary_identifier(kind, element)
-    is_matched = matching.is_match(identifier, match_percentage)
-    member_key = matching.digest(identifier)
-    fields = {name: value for name, value in element.items() if name != "action"}
+    member_key = matching.digest(matching.primary_identifier(kind, element))
+    is_matched = matching.digest_matches(member_key, match_percentage)
+    fields = dict(element)
+    fields.pop("action", None)
     return (segment_id, member_key, orjson.dumps(fields).decode(), int(is_matched)), is_matched
 
 

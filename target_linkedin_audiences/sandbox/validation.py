@@ -25,8 +25,11 @@ ID_VALUE_FORMATS = {
 
 USER_LIMITS = {"firstName": 35, "lastName": 35, "title": 50, "company": 50}
 COMPANY_LIMITS = {"companyPageUrl": 100, "stockSymbol": 5, "city": 50, "state": 50, "postalCode": 20}
-USER_FIELDS = {"action", "userIds", *USER_LIMITS, "country"}
-COMPANY_FIELDS = {"action", *COMPANY_IDENTIFIER_FIELDS, *COMPANY_LIMITS, "industries", "country"}
+USER_FIELDS = frozenset({"action", "userIds", *USER_LIMITS, "country"})
+COMPANY_FIELDS = frozenset({"action", *COMPANY_IDENTIFIER_FIELDS, *COMPANY_LIMITS, "industries", "country"})
+USER_ID_FIELDS = frozenset({"idType", "idValue"})
+# pycountry's alpha-2 codes are all upper case, so membership alone checks the case too.
+COUNTRY_CODES = frozenset(country.alpha_2 for country in pycountry.countries)
 MAX_INDUSTRIES = 3
 MAX_INDUSTRY_LENGTH = 50
 ORGANIZATION_URN = re.compile(r"^urn:li:organization:\d+$")
@@ -48,12 +51,7 @@ def is_valid_id_value(id_type: Any, id_value: Any) -> bool:
 
 def is_country_code(value: Any) -> bool:
     """Return whether `value` is an ISO 3166-1 alpha-2 code in upper case, such as `US`."""
-    return (
-        isinstance(value, str)
-        and len(value) == 2
-        and value.isupper()
-        and pycountry.countries.get(alpha_2=value) is not None
-    )
+    return isinstance(value, str) and value in COUNTRY_CODES
 
 
 def validate_element(segment_kind: str, element: Any) -> None:
@@ -62,8 +60,8 @@ def validate_element(segment_kind: str, element: Any) -> None:
         raise ElementError("INVALID_ELEMENT", "An element must be a JSON object")
 
     allowed = USER_FIELDS if segment_kind == "USER" else COMPANY_FIELDS
-    unknown = sorted(set(element) - allowed)
-    if unknown:
+    if not element.keys() <= allowed:
+        unknown = sorted(set(element) - allowed)
         raise ElementError("UNKNOWN_FIELD", f"Unrecognized field {unknown[0]!r} in a {segment_kind} element")
 
     action = element.get("action")
@@ -101,7 +99,7 @@ def _validate_user(element: dict[str, Any]) -> None:
     if not isinstance(user_ids, list):
         raise ElementError("INVALID_FIELD_TYPE", "Field 'userIds' must be an array of {idType, idValue}")
     for position, user_id in enumerate(user_ids):
-        if not isinstance(user_id, dict) or set(user_id) != {"idType", "idValue"}:
+        if not isinstance(user_id, dict) or user_id.keys() != USER_ID_FIELDS:
             raise ElementError(
                 "INVALID_USER_ID", f"userIds[{position}] must be an object with exactly idType and idValue"
             )
