@@ -102,3 +102,23 @@ def test_ledger_drops_the_journal_of_a_replaced_segment(ledger, tmp_path):
     assert raw_rows(tmp_path / "ledger.db", "SELECT COUNT(*) FROM member_journal") == [(0,)]
     assert ledger.count(SEGMENT) == 0
     assert ledger.count("202") == 0
+
+
+def test_ledger_sync_writes_committed_batches_into_the_database_file(ledger, tmp_path):
+    # An immutable connection reads the database file alone, without the WAL; it sees a batch
+    # only once sync() has copied it there.
+    def journal_rows_in_file() -> int:
+        uri = f"file:{tmp_path / 'ledger.db'}?immutable=1"
+        with sqlite3.connect(uri, uri=True) as connection:
+            try:
+                return connection.execute("SELECT COUNT(*) FROM member_journal").fetchone()[0]
+            except sqlite3.OperationalError:  # not even the table has left the WAL yet
+                return 0
+
+    ledger.start_run("run1")
+    ledger.apply_accepted(SEGMENT, "USER", "run1", "ADD", [user(1), user(2)])
+    assert journal_rows_in_file() == 0
+
+    ledger.sync()
+
+    assert journal_rows_in_file() == 2
