@@ -145,7 +145,11 @@ def canonical_email(value: object) -> str | None:
     if not local or len(local) > 64:
         return None
     if text.isascii() and "xn--" not in domain:
-        return text if _ASCII_EMAIL_RE.fullmatch(text) else None
+        # Neither part can contain the one `@`, so the address matches _ASCII_EMAIL_RE exactly
+        # when each part matches its own pattern. Domains repeat, so theirs is memoised.
+        if _ASCII_LOCAL_RE.fullmatch(local) is None or not _is_ascii_domain(domain):
+            return None
+        return text
     if local.isascii():
         if _ASCII_LOCAL_RE.fullmatch(local) is None:
             return None
@@ -159,6 +163,19 @@ def canonical_email(value: object) -> str | None:
     if unicode_domain is None:
         return None
     return f"{local}@{unicode_domain}"
+
+
+_DOMAIN_CACHE: dict[str, bool] = {}
+_DOMAIN_CACHE_MAX = 10_000
+
+
+def _is_ascii_domain(domain: str) -> bool:
+    valid = _DOMAIN_CACHE.get(domain)
+    if valid is None:
+        valid = ASCII_DOMAIN_RE.fullmatch(domain) is not None
+        if len(_DOMAIN_CACHE) < _DOMAIN_CACHE_MAX:
+            _DOMAIN_CACHE[domain] = valid
+    return valid
 
 
 def _is_unicode_local_part(local: str) -> bool:

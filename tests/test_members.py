@@ -780,3 +780,28 @@ def test_industries_never_raise_on_junk():
         names, had_invalid = company_values.normalize_industries(value)
         assert names is None or all(isinstance(name, str) for name in names)
         assert isinstance(had_invalid, bool)
+
+
+def test_canonical_email_agrees_with_the_whole_address_pattern_on_random_addresses():
+    # canonical_email checks the local part and the domain separately and memoises domains;
+    # for ASCII addresses the result must equal one match of the whole-address pattern.
+    import random
+
+    from target_linkedin_audiences.normalize import _ASCII_EMAIL_RE
+
+    rng = random.Random(4)
+    alphabet = "ab9.-_+!#@x" + "A"
+    checked = valid = 0
+    for _ in range(20_000):
+        local = "".join(rng.choice(alphabet.replace("@", "")) for _ in range(rng.randint(0, 8)))
+        domain = "".join(rng.choice("ab9.-x") for _ in range(rng.randint(0, 10))) + rng.choice(["", ".com", ".c", ".xn--p1ai"])
+        address = f"{local}@{domain}"
+        lowered = address.lower()
+        expected = lowered if len(lowered) <= 254 and 0 < len(local) <= 64 and _ASCII_EMAIL_RE.fullmatch(lowered) else None
+        if "xn--" in domain:
+            continue  # A-label domains take the IDNA path, tested above
+        assert canonical_email(address) == expected, address
+        checked += 1
+        valid += expected is not None
+    assert checked > 10_000
+    assert valid > 1_000
