@@ -3,14 +3,16 @@
 Batches are kept per action (ADD, REMOVE) and keyed by the member's hashed identifier, so a member
 seen twice before its batch leaves is sent once, with its last action. A batch is sent as soon as
 it contains `batch_size_rows` members, so every request but the last of a (segment, action) is
-full. Full batches go to a sender thread, so reading goes on while a request is in flight. The SDK's drain at
-the end of the input, at `batch_max_age_seconds` or on a schema change sends the rest and waits
-for every batch in flight, and only then may the target emit STATE.
+full. Full batches go to a BatchSender, whose threads post one batch while accounting for the
+previous one, so reading goes on while a request is in flight. The SDK's drain at the end of the
+input, at `batch_max_age_seconds` or on a schema change sends the rest and waits for every batch
+in flight, and only then may the target emit STATE.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import logging
 import math
@@ -43,9 +45,9 @@ REMOVE = "REMOVE"
 # Mapped fields whose record values are personal data; a record key built from them is hashed.
 PERSONAL_FIELDS = frozenset({"email", "googleAid", "firstName", "lastName"})
 MAX_RECORD_KEY_LENGTH = 120
-# Full batches handed to the sender thread and not yet confirmed, including the one being sent.
-# Two keep one request on the wire while the next fills, and bound memory to a few batches.
-MAX_BATCHES_IN_FLIGHT = 2
+# Full batches handed to the sender and not yet confirmed: one being accounted for, one on the
+# wire and one waiting, while the next fills. It bounds memory to a few batches.
+MAX_BATCHES_IN_FLIGHT = 3
 # The metadata properties singer-sdk 0.54 strips from records when add_record_metadata is off.
 _SDC_PROPERTIES = frozenset({
     "_sdc_extracted_at", "_sdc_received_at", "_sdc_batched_at", "_sdc_deleted_at",
@@ -53,22 +55,50 @@ _SDC_PROPERTIES = frozenset({
 })
 
 
+@dataclasses.dataclass
+class Delivery:
+    """LinkedIn's per-element results of one posted batch, for the accounting thread."""
+
+    segment: SegmentRef
+    elements: list[dict]
+    results: list[dict]
+    elapsed_ms: float
+
+
 class BatchSender:
-    """Send a sink's batches in order on one daemon thread, at most MAX_BATCHES_IN_FLIGHT at a time.
+    """Send a sink's batches in order, at most MAX_BATCHES_IN_FLIGHT unconfirmed at a time.
+
+    Two daemon threads form a pipeline. One posts the batches, one after another. The other
+    accounts for each posted batch (reject file, ledger, counters) in the same order, while the
+    next batch is already on the wire. A batch is confirmed once both are done with it.
 
     Only the thread that submits calls `submit`, `raise_failures` and `wait`; they re-raise the
     exception of a failed batch there. After a failure the batches queued behind it are dropped
-    unsent, as the run ends at that failure anyway. The thread is a daemon, so the process exits
+    unsent, as the run ends at that failure anyway. The threads are daemons, so the process exits
     on a termination signal without waiting for a request in flight.
     """
 
-    def __init__(self, send: t.Callable[[str, dict], None], name: str) -> None:
-        self._send = send
-        self._queue: queue.SimpleQueue[tuple[Future, str, dict] | None] = queue.SimpleQueue()
+    def __init__(
+        self,
+        post: t.Callable[[str, dict], Delivery],
+        account: t.Callable[[str, dict, Delivery], None],
+        name: str,
+    ) -> None:
+        self._post = post
+        self._account = account
+        self._to_post: queue.SimpleQueue[tuple[Future, str, dict] | None] = queue.SimpleQueue()
+        self._to_account: queue.SimpleQueue[tuple[Future, str, dict, Delivery] | None] = queue.SimpleQueue()
         self._in_flight: collections.deque[tuple[Future, int]] = collections.deque()
+        # Any failure stops posting. Batches posted before a failed post are still accounted
+        # for, because LinkedIn has them; a failed accounting stops the accounting too.
         self._failed = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._accounting_failed = False
+        self._threads = [
+            threading.Thread(target=self._post_batches, name=name, daemon=True),
+            threading.Thread(target=self._account_for_batches, name=f"{name}-accounts", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     @property
     def elements_in_flight(self) -> int:
@@ -82,7 +112,7 @@ class BatchSender:
             future.result()
         future = Future()
         self._in_flight.append((future, len(batch)))
-        self._queue.put((future, action, batch))
+        self._to_post.put((future, action, batch))
 
     def raise_failures(self) -> None:
         """Forget confirmed batches and re-raise the first failure, if any."""
@@ -97,21 +127,39 @@ class BatchSender:
             future.result()
 
     def close(self) -> None:
-        self._queue.put(None)
+        self._to_post.put(None)
 
-    def _run(self) -> None:
+    def _post_batches(self) -> None:
         while True:
-            item = self._queue.get()
+            item = self._to_post.get()
             if item is None:
+                self._to_account.put(None)
                 return
             future, action, batch = item
             if self._failed:
                 future.set_result(None)
                 continue
             try:
-                self._send(action, batch)
+                delivery = self._post(action, batch)
             except BaseException as exc:  # noqa: BLE001 - handed to the submitting thread
                 self._failed = True
+                future.set_exception(exc)
+            else:
+                self._to_account.put((future, action, batch, delivery))
+
+    def _account_for_batches(self) -> None:
+        while True:
+            item = self._to_account.get()
+            if item is None:
+                return
+            future, action, batch, delivery = item
+            if self._accounting_failed:
+                future.set_result(None)
+                continue
+            try:
+                self._account(action, batch, delivery)
+            except BaseException as exc:  # noqa: BLE001 - handed to the submitting thread
+                self._failed = self._accounting_failed = True
                 future.set_exception(exc)
             else:
                 future.set_result(None)
@@ -168,8 +216,8 @@ class AudienceSink(Sink):
             record.update(read)
 
     def _singer_validate_message(self, record: dict) -> None:
-        # The SDK's check builds a generator per record; this loop is cheaper, and the SDK still
-        # raises MissingKeyPropertiesError (naming keys, never values) when a key is missing.
+        # The SDK's check builds a generator per record, so this loop is cheaper. A missing key
+        # still goes to the SDK, which raises MissingKeyPropertiesError naming keys, never values.
         for key_property in self._key_properties:
             if key_property not in record:
                 super()._singer_validate_message(record)
@@ -266,17 +314,18 @@ class AudienceSink(Sink):
             self._send(action, batch)
             return
         if self._sender is None:
-            self._sender = BatchSender(self._send, name=f"sender-{self.stream_name}"[:40])
+            self._sender = BatchSender(self._post_batch, self._account_for, name=f"sender-{self.stream_name}"[:40])
         self._sender.submit(action, batch)
 
-    def _send(self, action: str, batch: dict[str, tuple[dict, str]]) -> None:
-        elements = [{**element, "action": action} for element, _ in batch.values()]
-        key_values = [values for _, values in batch.values()]
-
+    def _send(self, action: str, batch: dict[str, tuple[dict, t.Any]]) -> None:
+        """Post a batch and account for it on the calling thread (dry runs and mirror removals)."""
         if self._run.dry_run:
-            self._write_dry_run(action, elements)
+            self._write_dry_run(action, [{**element, "action": action} for element, _ in batch.values()])
             return
+        self._account_for(action, batch, self._post_batch(action, batch))
 
+    def _post_batch(self, action: str, batch: dict[str, tuple[dict, t.Any]]) -> Delivery:
+        elements = [{**element, "action": action} for element, _ in batch.values()]
         try:
             segment = self._ensure_segment()
             started = time.perf_counter()
@@ -284,11 +333,15 @@ class AudienceSink(Sink):
         except LinkedInError as exc:
             self._run.record_failure(f"a {action} batch for stream '{self.stream_name}' was not delivered: {exc}")
             raise
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        return Delivery(segment, elements, results, (time.perf_counter() - started) * 1000)
 
+    def _account_for(self, action: str, batch: dict[str, tuple[dict, t.Any]], delivery: Delivery) -> None:
+        """Write the rejects, the ledger rows and the counters of a batch LinkedIn returned results for."""
+        segment, elements = delivery.segment, delivery.elements
         rejects = []
         accepted_members = []
-        for key, element, values, result in zip(batch, elements, key_values, results):
+        key_values = (values for _, values in batch.values())
+        for key, element, values, result in zip(batch, elements, key_values, delivery.results):
             status = result.get("status") if isinstance(result, dict) else None
             if isinstance(status, int) and 200 <= status < 300:
                 accepted_members.append((key, element))
@@ -311,7 +364,7 @@ class AudienceSink(Sink):
         )
         logger.info(
             "Batch to segment %s: action=%s sent=%d accepted=%d rejected=%d ms=%.0f",
-            segment.id, action, len(elements), accepted, len(rejects), elapsed_ms,
+            segment.id, action, len(elements), accepted, len(rejects), delivery.elapsed_ms,
         )
 
     def _post_isolating_bad_elements(self, segment: SegmentRef, elements: list[dict]) -> list[dict]:
