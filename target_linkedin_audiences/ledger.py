@@ -13,7 +13,8 @@ the table grew. A journal append costs about 5 µs and the fold about 8 µs per 
 (2-core benchmark machine, see docs/benchmarks.md).
 
 The stored element carries only what a REMOVE needs: hashed email ids or a Google ad id for a
-person (never a name), and the identifying fields for a company.
+person (never a name), and the identifying fields for a company. It is the empty string for a
+person whose only id is the SHA-256 email digest that is also the key.
 """
 
 from __future__ import annotations
@@ -97,6 +98,32 @@ def removal_element(segment_type: str, element: t.Mapping[str, t.Any]) -> dict[s
 
 def _dump_sorted(element: dict[str, t.Any]) -> str:
     return orjson.dumps(element, option=orjson.OPT_SORT_KEYS).decode()
+
+
+# The stored element of a person whose only id is the SHA-256 email digest that is also their
+# key. Most people are stored so, and the element follows from the key; leaving it out makes
+# the journal and the members table about a third smaller, and the fold that much faster.
+KEY_IS_ELEMENT = ""
+
+
+def _stored_element(segment_type: str, key: str, element: t.Mapping[str, t.Any]) -> str:
+    kept = removal_element(segment_type, element)
+    user_ids = kept.get("userIds")
+    if (
+        segment_type == "USER"
+        and len(kept) == 1
+        and isinstance(user_ids, list)
+        and len(user_ids) == 1
+        and user_ids[0] == {"idType": "SHA256_EMAIL", "idValue": key}
+    ):
+        return KEY_IS_ELEMENT
+    return _dump_sorted(kept)
+
+
+def _loaded_element(key: str, stored: str) -> dict[str, t.Any]:
+    if stored == KEY_IS_ELEMENT:
+        return {"userIds": [{"idType": "SHA256_EMAIL", "idValue": key}]}
+    return json.loads(stored)
 
 
 class Ledger:
@@ -219,7 +246,7 @@ class Ledger:
         now = time.time()
         if action == "ADD":
             rows = [
-                (segment_id, key, action, _dump_sorted(removal_element(segment_type, element)), now, run_id)
+                (segment_id, key, action, _stored_element(segment_type, key, element), now, run_id)
                 for key, element in members
             ]
         else:
@@ -267,4 +294,4 @@ class Ledger:
                 " ORDER BY added_at, member_key",
                 (segment_id, run_id),
             ).fetchall()
-        return [(key, json.loads(element)) for key, element in rows]
+        return [(key, _loaded_element(key, element)) for key, element in rows]

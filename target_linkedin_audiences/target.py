@@ -81,10 +81,10 @@ class TargetLinkedInAudiences(Target):
             raise
         if isinstance(self.message_reader, SafeSingerReader):
             self.message_reader.on_malformed_line = self._reject_malformed_line
-        # A sender thread waits for the GIL each time a socket call returns, up to the switch
-        # interval (5 ms by default) while the main thread maps records. A 5,000-member request
-        # makes dozens of such calls, so 1 ms cut the time per request by a third
-        # (bench/run.py, 100,000 records).
+        # A sender thread waits for the GIL each time a socket or SQLite call returns, up to the
+        # switch interval (5 ms by default) while the main thread maps records. A 5,000-member
+        # request makes dozens of such calls. With 1 ms, the 20 requests of 100,000 benchmark
+        # records took 3.9 s in all instead of 6.0 s (2-core machine, docs/benchmarks.md).
         sys.setswitchinterval(0.001)
 
     # Setup

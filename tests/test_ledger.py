@@ -122,3 +122,26 @@ def test_ledger_sync_writes_committed_batches_into_the_database_file(ledger, tmp
     ledger.sync()
 
     assert journal_rows_in_file() == 2
+
+
+def test_ledger_stores_an_email_only_person_by_key_and_others_in_full(ledger, tmp_path):
+    digest, element = user(1)
+    aid_key = hashlib.sha256(b"GOOGLE_AID:38400000-8cf0-11bd-b23e-10b96e40000d").hexdigest()
+    with_aid = {
+        "userIds": [
+            {"idType": "SHA256_EMAIL", "idValue": user(2)[0]},
+            {"idType": "GOOGLE_AID", "idValue": "38400000-8cf0-11bd-b23e-10b96e40000d"},
+        ],
+        "lastName": "Lovelace",
+    }
+    ledger.start_run("run1")
+    ledger.apply_accepted(SEGMENT, "USER", "run1", "ADD", [(digest, element), (aid_key, with_aid)])
+    ledger.finish_run("run1", "complete")
+
+    stored = dict(raw_rows(tmp_path / "ledger.db", "SELECT member_key, element FROM members"))
+    assert stored[digest] == ""
+    assert "Lovelace" not in stored[aid_key]
+    ledger.start_run("run2")
+    absent = dict(ledger.absent_members(SEGMENT, "run2"))
+    assert absent[digest] == {"userIds": element["userIds"]}
+    assert absent[aid_key] == {"userIds": with_aid["userIds"]}
