@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import resource
 import sys
 import time
 import typing as t
@@ -246,6 +247,9 @@ class TargetLinkedInAudiences(Target):
         self._log_summary()
         self._report_segments()
         self.close()
+        # ru_maxrss is in KiB on Linux; the embedded sandbox, a child process, is not included.
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        logger.info("Peak memory of the target process: %.0f MiB", peak_kib / 1024)
 
     def _remove_absent_members(self) -> None:
         """Deliver what is buffered, then remove members this complete run did not send.
