@@ -9,8 +9,8 @@ Accepted batches are appended to a journal table and folded into `members` later
 when a run finishes, before any read, and when a ledger with a leftover journal is opened. The
 member keys are digests, so a batch written straight into `members` touches one B-tree page per
 member: with 300,000 members held, each member of a batch of 5,000 cost about 35 µs, and more as
-the table grew. A journal append costs about 5 µs and the fold about 8 µs per member, at any size
-(2-core benchmark machine, see docs/benchmarks.md).
+the table grew. With a million members, a journal append costs about 3.5 µs and the fold about
+6 µs per member (2-core benchmark machine, see docs/benchmarks.md).
 
 The stored element carries only what a REMOVE needs: hashed email ids or a Google ad id for a
 person (never a name), and the identifying fields for a company. It is the empty string for a
@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS member_journal (
 # Folds the journal into `members`, the last action of each member winning. The first statement
 # deletes every member the journal removed at some point. The second (re)inserts those whose last
 # action is ADD. SQLite's GROUP BY sorts by the key, so the rows arrive in key order and each page
-# of the members tree is written about once; an ORDER BY would only add a second sort. The bare
+# of the members tree is written about once. An ORDER BY would only add a second sort. The bare
 # columns come from the row with MAX(seq), as SQLite defines for a lone max() aggregate. A
 # member new to `members` gets the time of its last journal ADD as added_at; one already there
 # keeps its own.
@@ -101,8 +101,8 @@ def _dump_sorted(element: dict[str, t.Any]) -> str:
 
 
 # The stored element of a person whose only id is the SHA-256 email digest that is also their
-# key. Most people are stored so, and the element follows from the key; leaving it out makes
-# the journal and the members table about a third smaller, and the fold that much faster.
+# key. Most people are stored so, because the element follows from the key. Leaving it out makes
+# the rows of the journal and the members table about a third smaller.
 KEY_IS_ELEMENT = ""
 
 

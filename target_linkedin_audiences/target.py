@@ -180,10 +180,9 @@ class TargetLinkedInAudiences(Target):
 
     def _process_record_message(self, message_dict: dict) -> None:
         # singer-sdk copies every record and passes it through its stream maps before the sink
-        # sees it, which costs about a third of this target's time per record. A stream whose
-        # only map is the SDK's identity map, without flattening or record metadata, goes
-        # straight to its sink instead, through the same validation and checks. Everything else,
-        # including messages the SDK must reject, takes the SDK's path.
+        # gets it. A stream whose only map is the SDK's identity map, without flattening or
+        # record metadata, goes straight to its sink instead, through the same validation and
+        # checks. Everything else, including messages the SDK must reject, takes the SDK's path.
         stream_name = message_dict.get("stream")
         sink = self._direct_sink(stream_name) if type(stream_name) is str else None
         if sink is None or "record" not in message_dict:
