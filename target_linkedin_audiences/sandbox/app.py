@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from target_linkedin_audiences.sandbox import redaction, restli, store, tokens
@@ -50,6 +50,8 @@ class SandboxApp:
         if fault is not None and fault.delay_seconds:
             time.sleep(fault.delay_seconds)
         if fault is not None and fault.drop_connection:
+            # The log entry needs the body, and it can no longer be read once the socket is shut.
+            self._read_body(request)
             self._drop_connection(environ)
             self._log_request(request, None, 0, started)
             # Werkzeug needs a status before it notices the closed socket and gives up quietly.
@@ -217,12 +219,21 @@ class SandboxApp:
         except ApiError as error:
             return json_response(error.body(), status=error.status)
 
+    @staticmethod
+    def _read_body(request: Request) -> None:
+        try:
+            request.get_data(cache=True)
+        except (RequestEntityTooLarge, ClientDisconnected):
+            pass  # _log_request records that the body was not logged
+
     def _log_request(self, request: Request, summary: Any, status: int, started: float) -> None:
         """Append the request to the log with the privacy rules of redaction.py applied."""
         try:
             body = redaction.redact_body(request.mimetype, request.get_data(cache=True), summary)
         except RequestEntityTooLarge:
             body = "[request body too large, not logged]"
+        except ClientDisconnected:
+            body = "[client disconnected before its body was read, not logged]"
         entry = [
             request.method,
             request.path,
