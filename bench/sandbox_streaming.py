@@ -5,8 +5,8 @@ as the target's `"sandbox": true` does, and creates a USER segment. It then POST
 bodies of `--elements` USER elements with the headers the target's client sends. One element in
 twenty is a REMOVE of an earlier member. The child's user and system CPU time comes from
 /proc/PID/stat before and after each request. The script prints CPU seconds per request and per
-1,000 elements for the whole run and for its first and last tenth, so that a slow-down as the
-database grows shows, and the CPU of one GET of the segment at the end.
+1,000 elements for the whole run and for its first and last tenth, so a slow-down as the
+database grows shows. Last, it prints the CPU of one GET of the segment.
 
 Usage:
   .venv/bin/python bench/sandbox_streaming.py [--requests 20] [--elements 5000] [--db-dir DIR]

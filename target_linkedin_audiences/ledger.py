@@ -107,17 +107,17 @@ KEY_IS_ELEMENT = ""
 
 
 def _stored_element(segment_type: str, key: str, element: t.Mapping[str, t.Any]) -> str:
-    kept = removal_element(segment_type, element)
-    user_ids = kept.get("userIds")
+    removal = removal_element(segment_type, element)
+    user_ids = removal.get("userIds")
     if (
         segment_type == "USER"
-        and len(kept) == 1
+        and len(removal) == 1
         and isinstance(user_ids, list)
         and len(user_ids) == 1
         and user_ids[0] == {"idType": "SHA256_EMAIL", "idValue": key}
     ):
         return KEY_IS_ELEMENT
-    return _dump_sorted(kept)
+    return _dump_sorted(removal)
 
 
 def _loaded_element(key: str, stored: str) -> dict[str, t.Any]:

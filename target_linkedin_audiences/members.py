@@ -31,6 +31,7 @@ from target_linkedin_audiences.normalize import (
     clean_text,
     hash_email,
     is_blank,
+    memoize_strings,
     normalize_country,
     normalize_google_aid,
     truncate_text,
@@ -180,30 +181,9 @@ def _text_normalizer(limit: int) -> Normalizer:
     return functools.partial(truncate_text, limit=limit)
 
 
-# Distinct values each memoised field keeps; later new values are normalised but not kept.
+# Distinct values each memoised user field keeps per mapper. Titles, company names, first names
+# and countries repeat across a CRM export, so most values are looked up instead of normalised.
 MEMO_MAX_VALUES = 4096
-_NOT_CACHED = object()
-
-
-def _memoized(normalize: Normalizer) -> Normalizer:
-    """Wrap a normaliser of one field of one mapper with a bounded cache of its string results.
-
-    Titles, company names, first names and countries repeat across a CRM export, so most
-    values are looked up instead of normalised. The cache lives as long as the mapper, in memory only.
-    """
-    cache: dict[str, object] = {}
-
-    def normalize_cached(value: object) -> object:
-        if type(value) is not str:
-            return normalize(value)
-        result = cache.get(value, _NOT_CACHED)
-        if result is _NOT_CACHED:
-            result = normalize(value)
-            if len(cache) < MEMO_MAX_VALUES:
-                cache[value] = result
-        return result
-
-    return normalize_cached
 
 
 def _industries(value: object) -> object:
@@ -316,7 +296,7 @@ class MemberMapper:
                 field_name,
                 self.fields[field_name],
                 None if "." not in self.fields[field_name] else _make_getter(self.fields[field_name]),
-                _memoized(normalizer),
+                memoize_strings(normalizer, MEMO_MAX_VALUES),
             )
             for field_name, normalizer in _USER_OPTIONAL.items()
             if field_name in self.fields

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import typing as t
 import unicodedata
 
 import idna
@@ -165,17 +166,31 @@ def canonical_email(value: object) -> str | None:
     return f"{local}@{unicode_domain}"
 
 
-_DOMAIN_CACHE: dict[str, bool] = {}
-_DOMAIN_CACHE_MAX = 10_000
+_NOT_CACHED = object()
 
 
-def _is_ascii_domain(domain: str) -> bool:
-    valid = _DOMAIN_CACHE.get(domain)
-    if valid is None:
-        valid = ASCII_DOMAIN_RE.fullmatch(domain) is not None
-        if len(_DOMAIN_CACHE) < _DOMAIN_CACHE_MAX:
-            _DOMAIN_CACHE[domain] = valid
-    return valid
+def memoize_strings(function: t.Callable[[object], object], max_values: int) -> t.Callable[[object], object]:
+    """Wrap a one-argument function with a cache of its results for up to `max_values` strings.
+
+    Later new strings are computed but not kept, and other types are never cached. The cache
+    lives in memory only, as long as the wrapper.
+    """
+    cache: dict[str, object] = {}
+
+    def cached(value: object) -> object:
+        if type(value) is not str:
+            return function(value)
+        result = cache.get(value, _NOT_CACHED)
+        if result is _NOT_CACHED:
+            result = function(value)
+            if len(cache) < max_values:
+                cache[value] = result
+        return result
+
+    return cached
+
+
+_is_ascii_domain = memoize_strings(lambda domain: ASCII_DOMAIN_RE.fullmatch(domain) is not None, 10_000)
 
 
 def _is_unicode_local_part(local: str) -> bool:

@@ -90,7 +90,7 @@ class BatchSender:
         self._to_account: queue.SimpleQueue[tuple[Future, str, dict, Delivery] | None] = queue.SimpleQueue()
         self._in_flight: collections.deque[tuple[Future, int]] = collections.deque()
         # Any failure stops posting. Batches posted before a failed post are still accounted
-        # for, because LinkedIn has them; a failed accounting stops the accounting too.
+        # for, because LinkedIn has them. A failed accounting stops the accounting too.
         self._failed = False
         self._accounting_failed = False
         self._threads = [
@@ -282,9 +282,8 @@ class AudienceSink(Sink):
         batch = self._pending[action]
         if other.pop(mapped.key, None) is not None or mapped.key in batch:
             self.stats.duplicates_merged += 1
-        # The record key is formatted only if LinkedIn rejects the element; most never are.
-        key_values = self._record_position if not self.key_properties else [record.get(p) for p in self.key_properties]
-        batch[mapped.key] = (mapped.element, key_values)
+        # The record key is formatted only if LinkedIn rejects the element, and most never are.
+        batch[mapped.key] = (mapped.element, self._record_key_values(record))
         if action == REMOVE:
             self.stats.removals_requested += 1
 
@@ -481,10 +480,7 @@ class AudienceSink(Sink):
             [
                 {
                     "stream": self.stream_name,
-                    "record_key": self._format_record_key(
-                        self._record_position if not self.key_properties
-                        else [record.get(p) for p in self.key_properties]
-                    ),
+                    "record_key": self._format_record_key(self._record_key_values(record)),
                     "stage": "mapping",
                     "reason": reason,
                     "detail": detail,
@@ -513,6 +509,12 @@ class AudienceSink(Sink):
         if isinstance(value, str):
             return value.strip().lower() in {"true", "1", "yes", "y", "t"}
         return bool(value)
+
+    def _record_key_values(self, record: dict) -> int | list:
+        """Return what identifies a record: its position without key properties, else their values."""
+        if not self.key_properties:
+            return self._record_position
+        return [record.get(prop) for prop in self.key_properties]
 
     def _format_record_key(self, key_values: int | str | list) -> str:
         """Identify a record for the reject file without plaintext personal data.

@@ -45,7 +45,7 @@ def test_batch_sender_posts_and_accounts_in_submission_order():
     assert sender.elements_in_flight == 0
 
 
-def test_batch_sender_posts_the_next_batch_while_the_previous_is_accounted_for():
+def test_batch_sender_posts_while_accounting():
     recorder = Recorder()
     recorder.release_account.clear()
     sender = BatchSender(recorder.post, recorder.account, name="test")
@@ -65,7 +65,7 @@ def test_batch_sender_posts_the_next_batch_while_the_previous_is_accounted_for()
     assert recorder.accounted == list(range(MAX_BATCHES_IN_FLIGHT))
 
 
-def test_batch_sender_reraises_a_failed_post_and_sends_nothing_after_it():
+def test_batch_sender_failed_post_stops_posting():
     recorder = Recorder(fail_post_at=2)
     sender = BatchSender(recorder.post, recorder.account, name="test")
     with pytest.raises(RuntimeError, match="post 2 failed"):
@@ -77,7 +77,7 @@ def test_batch_sender_reraises_a_failed_post_and_sends_nothing_after_it():
     assert recorder.accounted == [0, 1]
 
 
-def test_batch_sender_reraises_a_failed_accounting_and_accounts_for_nothing_after_it():
+def test_batch_sender_failed_accounting_stops_accounting():
     recorder = Recorder(fail_account_at=1)
     sender = BatchSender(recorder.post, recorder.account, name="test")
     with pytest.raises(RuntimeError, match="accounting 1 failed"):

@@ -30,7 +30,7 @@ def raw_rows(path, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
-def test_ledger_keeps_the_last_action_of_each_member_across_batches(ledger):
+def test_ledger_last_action_wins(ledger):
     ledger.start_run("run1")
     ledger.apply_accepted(SEGMENT, "USER", "run1", "ADD", [user(1), user(2), user(3)])
     ledger.apply_accepted(SEGMENT, "USER", "run1", "REMOVE", [user(2), user(4)])
@@ -47,7 +47,7 @@ def test_ledger_keeps_the_last_action_of_each_member_across_batches(ledger):
     assert absent[user(3)[0]] == {"userIds": user(3)[1]["userIds"]}
 
 
-def test_ledger_rerun_confirms_members_and_keeps_their_added_time(ledger, tmp_path):
+def test_ledger_rerun_keeps_added_time(ledger, tmp_path):
     ledger.start_run("run1")
     ledger.apply_accepted(SEGMENT, "USER", "run1", "ADD", [user(1), user(2)])
     ledger.finish_run("run1", "complete")
@@ -66,7 +66,7 @@ def test_ledger_rerun_confirms_members_and_keeps_their_added_time(ledger, tmp_pa
     assert [row[0] for row in ledger.absent_members(SEGMENT, "run2")] == [user(1)[0]]
 
 
-def test_ledger_folds_the_journal_of_an_unfinished_run_on_open(tmp_path):
+def test_ledger_folds_leftover_journal_on_open(tmp_path):
     path = tmp_path / "ledger.db"
     first = Ledger(str(path))
     first.register_segment(SEGMENT, "USER", "Contacts", "contacts@1", "urn:li:sponsoredAccount:1")
@@ -104,9 +104,9 @@ def test_ledger_drops_the_journal_of_a_replaced_segment(ledger, tmp_path):
     assert ledger.count("202") == 0
 
 
-def test_ledger_sync_writes_committed_batches_into_the_database_file(ledger, tmp_path):
-    # An immutable connection reads the database file alone, without the WAL; it sees a batch
-    # only once sync() has copied it there.
+def test_ledger_sync_checkpoints_into_file(ledger, tmp_path):
+    # An immutable connection reads the database file alone, without the WAL, so it reads a
+    # batch only once sync() has copied it there.
     def journal_rows_in_file() -> int:
         uri = f"file:{tmp_path / 'ledger.db'}?immutable=1"
         with sqlite3.connect(uri, uri=True) as connection:
@@ -124,7 +124,7 @@ def test_ledger_sync_writes_committed_batches_into_the_database_file(ledger, tmp
     assert journal_rows_in_file() == 2
 
 
-def test_ledger_stores_an_email_only_person_by_key_and_others_in_full(ledger, tmp_path):
+def test_ledger_stores_email_only_person_by_key(ledger, tmp_path):
     digest, element = user(1)
     aid_key = hashlib.sha256(b"GOOGLE_AID:38400000-8cf0-11bd-b23e-10b96e40000d").hexdigest()
     with_aid = {

@@ -234,7 +234,7 @@ def test_malformed_lines_skipped(sandbox, sandbox_token, tmp_path):
     assert len(sandbox_members(sandbox, segment["id"])) == 2
 
 
-def test_sdc_deleted_at_removes_members_and_is_not_sent(sandbox, sandbox_token, tmp_path):
+def test_sdc_deleted_at_removes_members(sandbox, sandbox_token, tmp_path):
     config = target_config(sandbox, sandbox_token, tmp_path)
     schema = {"type": "object", "properties": {"email": {"type": "string"}, "_sdc_deleted_at": {"type": ["string", "null"]}}}
     records = [
