@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from werkzeug.wrappers import Request
 
 from target_linkedin_audiences.sandbox.errors import ApiError
@@ -32,6 +33,13 @@ class Context:
         data = self.request.get_data(cache=True)
         if not data:
             raise ApiError(400, "The request body is empty; send a JSON object")
+        # orjson parses a 5,000-element body several times faster than json. It accepts only
+        # UTF-8 and strict JSON, so whatever it refuses goes to json, whose result or error the
+        # caller gets as before.
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
         try:
             return json.loads(data)
         except ValueError as error:

@@ -191,3 +191,43 @@ def test_concurrent_clients_all_served(api):
     members = api.control("GET", f"segments/{segment_id}/members").json()["members"]
     assert len(members) == 24 * 20
 
+
+
+
+ELEMENT_TEXT = (
+    '{"elements": [{"action": "ADD", "userIds": [{"idType": "SHA256_EMAIL", "idValue": "%s"}], "title": "CFO"}]}'
+    % ("a" * 64)
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "title"),
+    [
+        (b"\xef\xbb\xbf" + ELEMENT_TEXT.encode(), "CFO"),
+        (ELEMENT_TEXT.encode("utf-16"), "CFO"),
+        (ELEMENT_TEXT.replace('"title": "CFO"', '"title": "CFO", "title": "CEO"').encode(), "CEO"),
+    ],
+    ids=["utf8-bom", "utf16", "duplicate-key-last-wins"],
+)
+def test_body_parsed_like_stdlib_json(api, body, title):
+    segment_id = api.create_segment()
+    headers = {"Content-Type": "application/json"}
+
+    response = api.post(f"/rest/dmpSegments/{segment_id}/users", restli_method="BATCH_CREATE", data=body, headers=headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["elements"] == [{"status": 201}]
+    members = api.control("GET", f"segments/{segment_id}/members").json()["members"]
+    assert members[0]["title"] == title
+
+
+def test_malformed_body_gets_stdlib_message(api):
+    segment_id = api.create_segment()
+    headers = {"Content-Type": "application/json"}
+
+    response = api.post(
+        f"/rest/dmpSegments/{segment_id}/users", restli_method="BATCH_CREATE", data=b'{"elements": [}', headers=headers
+    )
+
+    body = assert_error(response, 400)
+    assert body["message"] == "The request body is not valid JSON: Expecting value: line 1 column 15 (char 14)"
