@@ -52,6 +52,11 @@ class Connection:
     # Where the tokens came from: "store", "config", "sandbox" or "none".
     token_source: str = "none"
 
+    def begin_close(self) -> None:
+        """Start stopping the embedded sandbox, so it shuts down while the caller finishes other work."""
+        if isinstance(self.sandbox, ChildProcessSandbox):
+            self.sandbox.begin_stop()
+
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
@@ -102,13 +107,17 @@ class ChildProcessSandbox:
             self.db_path, self._settings.access_token_ttl_seconds, self._settings.refresh_token_ttl_seconds
         )
 
+    def begin_stop(self) -> None:
+        """Close the child's stdin, so it stops serving and closes its database, without waiting."""
+        if self._process is not None and self._process.stdin is not None:
+            self._process.stdin.close()
+
     def stop(self) -> None:
         """Stop the child and wait for it; safe to call twice."""
+        self.begin_stop()
         process, self._process = self._process, None
         if process is None:
             return
-        if process.stdin is not None:
-            process.stdin.close()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
