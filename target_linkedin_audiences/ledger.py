@@ -143,10 +143,12 @@ class Ledger:
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.executescript(SCHEMA)
         self._lock = threading.Lock()
+        self._background_fold: threading.Thread | None = None
         # A run that ended early leaves accepted batches in the journal; they count as confirmed.
         self._fold_journal()
 
     def close(self) -> None:
+        self._join_background_fold()
         with self._lock:
             self._connection.close()
 
@@ -258,7 +260,30 @@ class Ledger:
                 rows,
             )
 
+    def fold_in_background(self) -> None:
+        """Start folding the journal on another thread, for a run whose input has ended.
+
+        Batches accepted meanwhile wait for the fold before they are appended, and every read
+        and close() wait for it too. Requests to LinkedIn go on meanwhile.
+        """
+        if self._background_fold is None:
+            self._background_fold = threading.Thread(target=self._fold_on_thread, name="ledger-fold", daemon=True)
+            self._background_fold.start()
+
+    def _fold_on_thread(self) -> None:
+        try:
+            self._fold_journal()
+        except Exception as exc:  # noqa: BLE001 - the journal is intact, and the next fold retries
+            logger.warning("Ledger %s: folding the journal in the background failed: %s", self.path, exc)
+
+    def _join_background_fold(self) -> None:
+        thread, self._background_fold = self._background_fold, None
+        if thread is not None:
+            thread.join()
+
     def _fold_journal(self) -> None:
+        if threading.current_thread() is not self._background_fold:
+            self._join_background_fold()
         with self._lock:
             if self._connection.execute("SELECT 1 FROM member_journal LIMIT 1").fetchone() is None:
                 return

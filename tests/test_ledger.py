@@ -145,3 +145,32 @@ def test_ledger_stores_email_only_person_by_key(ledger, tmp_path):
     absent = dict(ledger.absent_members(SEGMENT, "run2"))
     assert absent[digest] == {"userIds": element["userIds"]}
     assert absent[aid_key] == {"userIds": with_aid["userIds"]}
+
+
+def test_background_fold_then_later_batches(ledger, tmp_path):
+    ledger.start_run("run1")
+    ledger.apply_accepted(SEGMENT, "USER", "run1", "ADD", [user(number) for number in range(20_000)])
+    ledger.fold_in_background()
+    # Accepted while the fold runs: a removal of a folded member and two new members.
+    ledger.apply_accepted(SEGMENT, "USER", "run1", "REMOVE", [user(0)])
+    ledger.apply_accepted(SEGMENT, "USER", "run1", "ADD", [user(20_000), user(20_001)])
+
+    assert ledger.count(SEGMENT) == 20_001
+    ledger.finish_run("run1", "complete")
+    assert raw_rows(tmp_path / "ledger.db", "SELECT COUNT(*) FROM member_journal") == [(0,)]
+    keys = {key for (key,) in raw_rows(tmp_path / "ledger.db", "SELECT member_key FROM members")}
+    assert user(0)[0] not in keys
+    assert user(20_001)[0] in keys
+
+
+def test_background_fold_joined_on_close(tmp_path):
+    store = Ledger(str(tmp_path / "ledger.db"))
+    store.register_segment(SEGMENT, "USER", "Contacts", "contacts@1", "urn:li:sponsoredAccount:1")
+    store.start_run("run1")
+    store.apply_accepted(SEGMENT, "USER", "run1", "ADD", [user(number) for number in range(5_000)])
+    store.fold_in_background()
+
+    store.close()
+
+    assert raw_rows(tmp_path / "ledger.db", "SELECT COUNT(*) FROM members") == [(5_000,)]
+    assert raw_rows(tmp_path / "ledger.db", "SELECT COUNT(*) FROM member_journal") == [(0,)]

@@ -6,6 +6,8 @@ about 0.3 s, where the target's own imports take about 0.7 s (2-core benchmark m
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import sys
 
@@ -23,3 +25,8 @@ def serve_embedded_sandbox(db_path: str) -> None:
         sys.stdin.buffer.read()
     finally:
         server.stop()
+    # The database is closed and nothing is left to write, so the child skips the interpreter's
+    # teardown, which took about 20 ms of the parent's wait.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
