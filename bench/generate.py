@@ -2,7 +2,9 @@
 
 The schema follows Salesforce's Contact object as tap-salesforce emits it: ids, names, title,
 email, mailing address, two `date-time` columns and `IsDeleted`. One record in twenty is a
-delete, which the target sends as a REMOVE.
+delete, which the target sends as a REMOVE. Values repeat as in a CRM export, more than in most:
+10 first names, 10 last names, 6 titles, 5,000 companies and one email domain. With `distinct`,
+each record has its own, which is the worst case for the target's memoised normalisers.
 
 Usage: python bench/generate.py N OUTPUT
 """
@@ -66,9 +68,16 @@ SEGMENT_CONFIG = {
 }
 
 
-def contact(number: int, rng: random.Random) -> dict:
+def contact(number: int, rng: random.Random, distinct: bool = False) -> dict:
+    """Return one Contact record. With `distinct`, its names, title, company and email domain are its own."""
     first = rng.choice(FIRST_NAMES)
     last = rng.choice(LAST_NAMES)
+    title = rng.choice(TITLES)
+    company = f"Company {number % 5000}"
+    domain = "Example.com"
+    if distinct:
+        first, last = f"{first}{number}", f"{last}{number}"
+        title, company, domain = f"{title} {number}", f"Company {number}", f"company{number}.example"
     second = 1 + number % 60
     return {
         "Id": f"003{number:015d}",
@@ -76,14 +85,14 @@ def contact(number: int, rng: random.Random) -> dict:
         "Salutation": None,
         "FirstName": first,
         "LastName": last,
-        "Title": rng.choice(TITLES),
-        "Email": f"  {first}.{last}.{number}@Example.com ",
+        "Title": title,
+        "Email": f"  {first}.{last}.{number}@{domain} ",
         "Phone": f"+1 555 {number % 10_000:04d}",
         "MailingCity": "Springfield",
         "MailingState": "IL",
         "MailingPostalCode": f"{62700 + number % 100}",
         "MailingCountry": rng.choice(COUNTRIES),
-        "CompanyName": f"Company {number % 5000}",
+        "CompanyName": company,
         "LeadSource": "Web",
         "HasOptedOutOfEmail": False,
         "NumberOfEmployees": number % 10_000,
@@ -93,14 +102,14 @@ def contact(number: int, rng: random.Random) -> dict:
     }
 
 
-def write_messages(count: int, path: Path, seed: int = 8) -> None:
+def write_messages(count: int, path: Path, seed: int = 8, distinct: bool = False) -> None:
     """Write SCHEMA, `count` RECORD messages and one STATE to `path`."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as handle:
         schema = {"type": "SCHEMA", "stream": STREAM, "schema": CONTACT_SCHEMA, "key_properties": ["Id"]}
         handle.write(json.dumps(schema) + "\n")
         for number in range(1, count + 1):
-            handle.write(json.dumps({"type": "RECORD", "stream": STREAM, "record": contact(number, rng)}) + "\n")
+            handle.write(json.dumps({"type": "RECORD", "stream": STREAM, "record": contact(number, rng, distinct)}) + "\n")
         state = {"type": "STATE", "value": {"bookmarks": {STREAM: {"SystemModstamp": "2025-11-28T08:15:00Z"}}}}
         handle.write(json.dumps(state) + "\n")
 

@@ -123,7 +123,7 @@ def summarize(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def throughput_benchmark(sizes: list[int], rounds: list[int], root: Path) -> dict:
+def throughput_benchmark(sizes: list[int], rounds: list[int], root: Path, distinct: bool = False) -> dict:
     variant_a = TargetWithSandbox(root)
     commands = {
         "b": [PYTHON, str(HERE / "noop_target.py")],
@@ -132,7 +132,7 @@ def throughput_benchmark(sizes: list[int], rounds: list[int], root: Path) -> dic
     results: dict = {}
     for size, round_count in zip(sizes, rounds):
         input_path = root / f"contacts-{size}.jsonl"
-        write_messages(size, input_path)
+        write_messages(size, input_path, distinct=distinct)
         runs: dict[str, list[tuple[float, int, float]]] = {"a": [], "b": [], "c": []}
         target_alone_mib: list[int] = []
         requests: dict[str, list[int]] = {}
@@ -285,6 +285,10 @@ def main() -> None:
                         help="alternating rounds per size, in the order of --sizes")
     parser.add_argument("--paced", action="store_true", help="run the paced 200,000-member run instead")
     parser.add_argument("--limit", type=int, default=PACED_LIMIT, help="requests a minute for --paced")
+    parser.add_argument(
+        "--distinct-values", action="store_true",
+        help="give every record its own names, title, company and email domain (the default input repeats them)",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the result table to this file")
     parser.add_argument("--json", type=Path, help="also write the raw results to this file")
     args = parser.parse_args()
@@ -298,7 +302,7 @@ def main() -> None:
             result = paced_benchmark(root, args.limit)
             table = markdown_paced(result)
         else:
-            result = throughput_benchmark(args.sizes, args.rounds, root)
+            result = throughput_benchmark(args.sizes, args.rounds, root, args.distinct_values)
             table = markdown_throughput(result)
 
     header = f"Machine: {machine()}\n\n"
