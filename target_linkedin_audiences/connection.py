@@ -53,7 +53,7 @@ class Connection:
     token_source: str = "none"
 
     def begin_close(self) -> None:
-        """Start stopping the embedded sandbox, so it shuts down while the caller finishes other work."""
+        """Begin shutting down the embedded sandbox, so it stops while the caller finishes other work."""
         if isinstance(self.sandbox, ChildProcessSandbox):
             self.sandbox.begin_stop()
 

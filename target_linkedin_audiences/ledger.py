@@ -274,7 +274,10 @@ class Ledger:
         try:
             self._fold_journal()
         except Exception as exc:  # noqa: BLE001 - the journal is intact, and the next fold retries
-            logger.warning("Ledger %s: folding the journal in the background failed: %s", self.path, exc)
+            logger.warning(
+                "Ledger %s: folding the journal in the background failed: %s. The next read or the end of the run "
+                "retries it.", self.path, exc,
+            )
 
     def _join_background_fold(self) -> None:
         thread, self._background_fold = self._background_fold, None

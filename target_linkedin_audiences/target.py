@@ -246,8 +246,8 @@ class TargetLinkedInAudiences(Target):
         super().process_endofpipe()
         self._log_summary()
         self._report_segments()
-        # Nothing below talks to LinkedIn. The embedded sandbox checkpoints its database while this
-        # process folds the batches the ledger journal got after the background fold began.
+        # Nothing below sends requests to LinkedIn. The embedded sandbox checkpoints its database
+        # while this process folds the journal rows added after the background fold began.
         self._stop_heartbeat()
         if self.connection is not None:
             self.connection.begin_close()
@@ -348,7 +348,7 @@ class TargetLinkedInAudiences(Target):
             self.token_heartbeat = None
 
     def close(self) -> None:
-        """Flush files and stop the embedded sandbox; safe to call more than once."""
+        """Flush files and stop the embedded sandbox. Safe to call more than once."""
         self._stop_heartbeat()
         run = getattr(self, "run", None)
         if run is not None:

@@ -65,26 +65,26 @@ def test_batch_sender_posts_while_accounting():
     assert recorder.accounted == list(range(MAX_BATCHES_IN_FLIGHT))
 
 
-def test_batch_sender_failed_post_stops_posting():
-    recorder = Recorder(fail_post_at=2)
+def submit_until_failure(recorder: Recorder, message: str) -> None:
+    """Submit ten batches and wait, expecting the failure `message`; then close the sender."""
     sender = BatchSender(recorder.post, recorder.account, name="test")
-    with pytest.raises(RuntimeError, match="post 2 failed"):
+    with pytest.raises(RuntimeError, match=message):
         for number in range(10):
             sender.submit("ADD", {"n": number})
         sender.wait()
     sender.close()
+
+
+def test_batch_sender_failed_post_stops_posting():
+    recorder = Recorder(fail_post_at=2)
+    submit_until_failure(recorder, "post 2 failed")
     assert recorder.posted == [0, 1]
     assert recorder.accounted == [0, 1]
 
 
 def test_batch_sender_failed_accounting_stops_accounting():
     recorder = Recorder(fail_account_at=1)
-    sender = BatchSender(recorder.post, recorder.account, name="test")
-    with pytest.raises(RuntimeError, match="accounting 1 failed"):
-        for number in range(10):
-            sender.submit("ADD", {"n": number})
-        sender.wait()
-    sender.close()
+    submit_until_failure(recorder, "accounting 1 failed")
     assert recorder.accounted == [0]
     # Batches posted before the failure showed may be on LinkedIn, but none is accounted for.
     assert 1 in recorder.posted

@@ -16,8 +16,8 @@ from target_linkedin_audiences.sandbox.app import SandboxApp
 from target_linkedin_audiences.sandbox.settings import CLIENT_ID, CLIENT_SECRET, SOURCE_PLATFORM, SandboxSettings
 
 logger = logging.getLogger("target_linkedin_audiences.sandbox")
-# How often the serving loop checks for stop(), which waits for that check: 0.1 s added about
-# 0.1 s to the end of every target run on the embedded sandbox.
+# The serving loop checks for stop() this often, and stop() waits for that check. At 0.1 s it
+# added about 0.1 s to the end of each target run on the embedded sandbox.
 POLL_SECONDS = 0.02
 
 
